@@ -1,0 +1,151 @@
+// Package broker connects to RabbitMQ and keeps a piece of work running across
+// connection losses: the relay and the consumers each run inside Run, which dials,
+// runs them, and dials again with back-off when the broker closes the connection
+// or restarts.
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// Dial opens a connection named name (shown in the management UI) within timeout.
+// The error says in plain words which broker could not be reached.
+func Dial(ctx context.Context, amqpURL, name string) (*amqp.Connection, error) {
+	cfg := amqp.Config{
+		Heartbeat:  10 * time.Second,
+		Locale:     "en_US",
+		Properties: amqp.NewConnectionProperties(),
+		Dial:       amqp.DefaultDial(5 * time.Second),
+	}
+	cfg.Properties.SetClientConnectionName(name)
+	type result struct {
+		conn *amqp.Connection
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := amqp.DialConfig(amqpURL, cfg)
+		done <- result{c, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, &UnreachableError{URL: Redact(amqpURL), Err: r.err}
+		}
+		return r.conn, nil
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.conn != nil {
+				r.conn.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// UnreachableError is a broker that did not accept a connection.
+type UnreachableError struct {
+	URL string
+	Err error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach RabbitMQ at %s: %v", e.URL, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// Redact removes the password from an AMQP URL so that it can be logged.
+func Redact(amqpURL string) string {
+	u, err := url.Parse(amqpURL)
+	if err != nil {
+		return "(unparseable AMQP URL)"
+	}
+	return u.Redacted()
+}
+
+// Session is work that runs on one connection until it fails or ctx ends.
+type Session func(ctx context.Context, conn *amqp.Connection) error
+
+// Runner keeps a Session running: it dials, runs the session, and after a
+// connection loss or a session error dials again with exponential back-off and
+// jitter (100 ms doubling up to MaxBackoff). Connected reports whether a session
+// is currently running on a live connection, for readiness checks.
+type Runner struct {
+	URL        string
+	Name       string
+	Logger     *slog.Logger
+	MaxBackoff time.Duration
+
+	connected atomic.Bool
+}
+
+// Connected reports whether the runner holds a live connection.
+func (r *Runner) Connected() bool { return r.connected.Load() }
+
+// Run blocks until ctx ends. It returns nil on cancellation: there is no error a
+// caller could handle that reconnecting would not.
+func (r *Runner) Run(ctx context.Context, session Session) error {
+	maxBackoff := r.MaxBackoff
+	if maxBackoff <= 0 {
+		maxBackoff = 10 * time.Second
+	}
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		started := time.Now()
+		err := r.runOnce(ctx, session)
+		if ctx.Err() != nil {
+			return nil
+		}
+		// A session that ran for a while was healthy: start the back-off afresh.
+		if time.Since(started) > 30*time.Second {
+			backoff = 100 * time.Millisecond
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		r.Logger.Warn("broker session ended; reconnecting", "name", r.Name, "err", err, "retry_in", wait.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, maxBackoff)
+	}
+	return nil
+}
+
+func (r *Runner) runOnce(ctx context.Context, session Session) error {
+	conn, err := Dial(ctx, r.URL, r.Name)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	sessCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	go func() {
+		select {
+		case <-closed:
+			cancel()
+		case <-sessCtx.Done():
+		}
+	}()
+	r.connected.Store(true)
+	defer r.connected.Store(false)
+	err = session(sessCtx, conn)
+	if err == nil && ctx.Err() == nil {
+		err = errors.New("session returned")
+	}
+	if conn.IsClosed() && sessCtx.Err() != nil && ctx.Err() == nil {
+		err = fmt.Errorf("connection closed: %w", err)
+	}
+	return err
+}

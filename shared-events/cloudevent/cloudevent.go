@@ -1,0 +1,298 @@
+// Package cloudevent is the envelope every event between the systems travels in:
+// CloudEvents 1.0 in JSON structured mode, with the extensions the platform relies on
+// (sequence, aggregateversion, traceparent).
+//
+// Decoding is strict about the envelope, because a consumer that guesses at a
+// malformed envelope replicates garbage, and tolerant of the data, because owners
+// add fields to a payload within a major version.
+package cloudevent
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// ContentType is the media type of an event in JSON structured mode.
+const ContentType = "application/cloudevents+json"
+
+// SpecVersion is the only CloudEvents version this package speaks.
+const SpecVersion = "1.0"
+
+// DataContentType is the media type of every payload on the platform.
+const DataContentType = "application/json"
+
+// Event is one CloudEvent. Data holds the JSON payload untouched; contracts
+// decodes it into a typed payload.
+type Event struct {
+	ID      string
+	Source  string
+	Type    string
+	Subject string
+	Time    time.Time
+	// Sequence is monotonic per owner and assigned by the owner's outbox in commit order.
+	// Zero until the outbox has stored the event.
+	Sequence int64
+	// AggregateVersion is monotonic per aggregate (per Subject within a Type's aggregate).
+	AggregateVersion int64
+	// TraceParent is the W3C trace context of the request that caused the event, if any.
+	TraceParent string
+	Data        json.RawMessage
+}
+
+// New returns an event with a fresh UUIDv7 id and the current time. Its data is
+// the JSON encoding of data.
+func New(source, typ, subject string, aggregateVersion int64, data any) (Event, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return Event{}, fmt.Errorf("cloudevent: new id: %w", err)
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return Event{}, fmt.Errorf("cloudevent: encode data of %s: %w", typ, err)
+	}
+	ev := Event{
+		ID:               id.String(),
+		Source:           source,
+		Type:             typ,
+		Subject:          subject,
+		Time:             time.Now().UTC(),
+		AggregateVersion: aggregateVersion,
+		Data:             raw,
+	}
+	if err := ev.validate(false); err != nil {
+		return Event{}, err
+	}
+	return ev, nil
+}
+
+// Aggregate names the aggregate an event belongs to: "<owner>.<aggregate>" of its
+// type, so "users.user" for "users.user.registered.v1". Versions are compared per
+// Aggregate and Subject.
+func (e Event) Aggregate() string {
+	m := typePattern.FindStringSubmatch(e.Type)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// Owner is the system that publishes the event: the first part of its type.
+func (e Event) Owner() string {
+	m := typePattern.FindStringSubmatch(e.Type)
+	if m == nil {
+		return ""
+	}
+	return m[2]
+}
+
+// DecodeError says what is wrong with an event that cannot be decoded.
+type DecodeError struct {
+	// Attribute is the offending attribute ("time", "data", ...), or "" when the
+	// input is not a JSON object at all.
+	Attribute string
+	Reason    string
+}
+
+func (e *DecodeError) Error() string {
+	if e.Attribute == "" {
+		return "malformed event: " + e.Reason
+	}
+	return fmt.Sprintf("malformed event: attribute %q %s", e.Attribute, e.Reason)
+}
+
+var (
+	// <owner>.<aggregate>.<event>.v<major>
+	typePattern        = regexp.MustCompile(`^(([a-z][a-z0-9]*)\.[a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*\.v[1-9][0-9]*$`)
+	extensionName      = regexp.MustCompile(`^[a-z0-9]{1,20}$`)
+	traceParentPattern = regexp.MustCompile(`^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$`)
+	sequencePattern    = regexp.MustCompile(`^[0-9]{1,20}$`)
+)
+
+// sequenceWidth zero-pads the sequence so that it stays lexicographically ordered,
+// as the CloudEvents sequence extension requires of its string value.
+const sequenceWidth = 20
+
+// MarshalJSON encodes the event in JSON structured mode.
+func (e Event) MarshalJSON() ([]byte, error) {
+	if err := e.validate(false); err != nil {
+		return nil, err
+	}
+	w := wire{
+		SpecVersion:      SpecVersion,
+		ID:               e.ID,
+		Source:           e.Source,
+		Type:             e.Type,
+		Subject:          e.Subject,
+		Time:             e.Time.UTC().Format(time.RFC3339Nano),
+		DataContentType:  DataContentType,
+		AggregateVersion: e.AggregateVersion,
+		TraceParent:      e.TraceParent,
+		Data:             e.Data,
+	}
+	if e.Sequence > 0 {
+		w.Sequence = fmt.Sprintf("%0*d", sequenceWidth, e.Sequence)
+	}
+	return json.Marshal(w)
+}
+
+type wire struct {
+	SpecVersion      string          `json:"specversion"`
+	ID               string          `json:"id"`
+	Source           string          `json:"source"`
+	Type             string          `json:"type"`
+	Subject          string          `json:"subject"`
+	Time             string          `json:"time"`
+	DataContentType  string          `json:"datacontenttype"`
+	Sequence         string          `json:"sequence,omitempty"`
+	AggregateVersion int64           `json:"aggregateversion"`
+	TraceParent      string          `json:"traceparent,omitempty"`
+	Data             json.RawMessage `json:"data"`
+}
+
+// Decode parses one event in JSON structured mode. Every failure is a *DecodeError.
+// An event without a sequence is refused: on the wire every event has passed through
+// an outbox.
+func Decode(b []byte) (Event, error) {
+	var attrs map[string]json.RawMessage
+	if err := json.Unmarshal(b, &attrs); err != nil {
+		return Event{}, &DecodeError{Reason: "not a JSON object: " + err.Error()}
+	}
+	if attrs == nil {
+		return Event{}, &DecodeError{Reason: "not a JSON object"}
+	}
+	var ev Event
+	str := func(name string, required bool) (string, error) {
+		raw, ok := attrs[name]
+		if !ok {
+			if required {
+				return "", &DecodeError{Attribute: name, Reason: "is missing"}
+			}
+			return "", nil
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", &DecodeError{Attribute: name, Reason: "is not a string"}
+		}
+		if s == "" {
+			return "", &DecodeError{Attribute: name, Reason: "is empty"}
+		}
+		return s, nil
+	}
+	spec, err := str("specversion", true)
+	if err != nil {
+		return Event{}, err
+	}
+	if spec != SpecVersion {
+		return Event{}, &DecodeError{Attribute: "specversion", Reason: fmt.Sprintf("is %q, want %q", spec, SpecVersion)}
+	}
+	if ev.ID, err = str("id", true); err != nil {
+		return Event{}, err
+	}
+	if ev.Source, err = str("source", true); err != nil {
+		return Event{}, err
+	}
+	if ev.Type, err = str("type", true); err != nil {
+		return Event{}, err
+	}
+	if ev.Subject, err = str("subject", true); err != nil {
+		return Event{}, err
+	}
+	ts, err := str("time", true)
+	if err != nil {
+		return Event{}, err
+	}
+	if ev.Time, err = time.Parse(time.RFC3339Nano, ts); err != nil {
+		return Event{}, &DecodeError{Attribute: "time", Reason: "is not an RFC 3339 timestamp"}
+	}
+	ct, err := str("datacontenttype", true)
+	if err != nil {
+		return Event{}, err
+	}
+	if ct != DataContentType {
+		return Event{}, &DecodeError{Attribute: "datacontenttype", Reason: fmt.Sprintf("is %q, want %q", ct, DataContentType)}
+	}
+	seq, err := str("sequence", true)
+	if err != nil {
+		return Event{}, err
+	}
+	if !sequencePattern.MatchString(seq) {
+		return Event{}, &DecodeError{Attribute: "sequence", Reason: "is not a string of decimal digits"}
+	}
+	if ev.Sequence, err = strconv.ParseInt(seq, 10, 64); err != nil || ev.Sequence < 1 {
+		return Event{}, &DecodeError{Attribute: "sequence", Reason: "is not a positive 64-bit number"}
+	}
+	raw, ok := attrs["aggregateversion"]
+	if !ok {
+		return Event{}, &DecodeError{Attribute: "aggregateversion", Reason: "is missing"}
+	}
+	if err := json.Unmarshal(raw, &ev.AggregateVersion); err != nil {
+		return Event{}, &DecodeError{Attribute: "aggregateversion", Reason: "is not an integer"}
+	}
+	if ev.TraceParent, err = str("traceparent", false); err != nil {
+		return Event{}, err
+	}
+	data, ok := attrs["data"]
+	if !ok {
+		return Event{}, &DecodeError{Attribute: "data", Reason: "is missing"}
+	}
+	if d := bytes.TrimSpace(data); len(d) == 0 || d[0] != '{' {
+		return Event{}, &DecodeError{Attribute: "data", Reason: "is not a JSON object"}
+	}
+	ev.Data = data
+	for name := range attrs {
+		if _, known := knownAttributes[name]; !known && !extensionName.MatchString(name) {
+			return Event{}, &DecodeError{Attribute: name, Reason: "is not a valid CloudEvents attribute name"}
+		}
+	}
+	if err := ev.validate(true); err != nil {
+		return Event{}, err
+	}
+	return ev, nil
+}
+
+var knownAttributes = map[string]struct{}{
+	"specversion": {}, "id": {}, "source": {}, "type": {}, "subject": {}, "time": {},
+	"datacontenttype": {}, "sequence": {}, "aggregateversion": {}, "traceparent": {}, "data": {},
+}
+
+// validate checks the attributes both encoder and decoder insist on.
+func (e Event) validate(decoded bool) error {
+	if _, err := uuid.Parse(e.ID); err != nil || len(e.ID) != 36 {
+		return &DecodeError{Attribute: "id", Reason: "is not a UUID"}
+	} else if u := uuid.MustParse(e.ID); u.Version() != 7 {
+		return &DecodeError{Attribute: "id", Reason: fmt.Sprintf("is a version %d UUID, want version 7", u.Version())}
+	}
+	if e.Source == "" || e.Source[0] != '/' {
+		return &DecodeError{Attribute: "source", Reason: `is not a path such as "/scs-users"`}
+	}
+	if !typePattern.MatchString(e.Type) {
+		return &DecodeError{Attribute: "type", Reason: fmt.Sprintf("%q is not of the form <owner>.<aggregate>.<event>.v<major>", e.Type)}
+	}
+	if "/scs-"+e.Owner() != e.Source {
+		return &DecodeError{Attribute: "source", Reason: fmt.Sprintf("%q does not match the owner of type %q", e.Source, e.Type)}
+	}
+	if e.Subject == "" {
+		return &DecodeError{Attribute: "subject", Reason: "is empty"}
+	}
+	if e.Time.IsZero() {
+		return &DecodeError{Attribute: "time", Reason: "is missing"}
+	}
+	if e.AggregateVersion < 1 {
+		return &DecodeError{Attribute: "aggregateversion", Reason: "must be 1 or more"}
+	}
+	if e.TraceParent != "" && !traceParentPattern.MatchString(e.TraceParent) {
+		return &DecodeError{Attribute: "traceparent", Reason: "is not a W3C traceparent"}
+	}
+	if !decoded {
+		if d := bytes.TrimSpace(e.Data); len(d) == 0 || d[0] != '{' {
+			return &DecodeError{Attribute: "data", Reason: "is not a JSON object"}
+		}
+	}
+	return nil
+}

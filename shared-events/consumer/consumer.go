@@ -1,0 +1,218 @@
+// Package consumer applies another system's events to a local replica.
+//
+// Every event is applied in one local transaction together with its inbox row
+// (event id) and the aggregate's version, and acknowledged only after that
+// transaction commits. So a duplicate delivery changes nothing, an event older than
+// what the replica holds changes nothing, and a crash before the ack leads to a
+// redelivery that the inbox absorbs. The platform's events carry the whole state
+// of their aggregate, which is what makes "the newest version wins" correct.
+package consumer
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/scs-platform/shared-events/broker"
+	"github.com/scs-platform/shared-events/cloudevent"
+	"github.com/scs-platform/shared-events/feed"
+	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/topology"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Migrate creates or upgrades the inbox tables in db.
+func Migrate(ctx context.Context, db *sqldb.DB) error {
+	return db.Migrate(ctx, "inbox", migrations, "migrations")
+}
+
+// Handler applies one event to the replica inside tx. It runs at most once per
+// event id and only for an aggregate version newer than the replica's. An error
+// rolls the transaction back; the consumer retries and finally dead-letters.
+type Handler func(ctx context.Context, tx *sql.Tx, ev cloudevent.Event) error
+
+// Outcome is what applying an event did.
+type Outcome string
+
+// The outcomes of Apply.
+const (
+	Applied   Outcome = "applied"
+	Duplicate Outcome = "duplicate" // the event id is in the inbox
+	Stale     Outcome = "stale"     // the replica holds this aggregate version or a newer one
+)
+
+// Consumer reads one owner's events from its queue into the local database.
+type Consumer struct {
+	DB *sqldb.DB
+	// Name is the consuming system ("chat"); the queue is "<Name>.from-<Owner>".
+	Name     string
+	Owner    string
+	Handlers map[string]Handler
+	Broker   *broker.Runner
+	Logger   *slog.Logger
+	// Prefetch is the broker's window of unacknowledged deliveries (default 200).
+	Prefetch int
+	// Attempts is how often a failing handler runs before its event is
+	// dead-lettered (default 5); Backoff is the first pause between attempts
+	// (default 100 ms), doubled each time.
+	Attempts int
+	Backoff  time.Duration
+	// DeliveryLimit is the queue's backstop (default topology.DefaultDeliveryLimit).
+	DeliveryLimit int
+	// BatchSize caps the deliveries applied in one transaction (default 64).
+	BatchSize int
+	// Feed, if set, is where an empty replica catches up before consuming the queue.
+	Feed *feed.Client
+
+	initOnce sync.Once
+	m        metrics
+}
+
+// Queue is the consumer's queue declaration.
+func (c *Consumer) Queue() topology.ConsumerQueue {
+	types := make([]string, 0, len(c.Handlers))
+	for t := range c.Handlers {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	return topology.ConsumerQueue{Consumer: c.Name, Owner: c.Owner, Types: types, DeliveryLimit: c.DeliveryLimit}
+}
+
+func (c *Consumer) init() {
+	c.initOnce.Do(func() {
+		if c.Prefetch <= 0 {
+			c.Prefetch = 200
+		}
+		if c.Attempts <= 0 {
+			c.Attempts = 5
+		}
+		if c.Backoff <= 0 {
+			c.Backoff = 100 * time.Millisecond
+		}
+		if c.BatchSize <= 0 {
+			c.BatchSize = 64
+		}
+		if c.Logger == nil {
+			c.Logger = slog.New(slog.DiscardHandler)
+		}
+		c.m = newMetrics(c.Queue().Name())
+	})
+}
+
+// Describe implements prometheus.Collector.
+func (c *Consumer) Describe(ch chan<- *prometheus.Desc) { c.init(); c.m.describe(ch) }
+
+// Collect implements prometheus.Collector.
+func (c *Consumer) Collect(ch chan<- prometheus.Metric) { c.init(); c.m.collect(ch) }
+
+// Apply applies one event in its own transaction.
+func (c *Consumer) Apply(ctx context.Context, ev cloudevent.Event) (Outcome, error) {
+	c.init()
+	var out Outcome
+	err := c.DB.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = c.applyInTx(ctx, tx, ev)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	c.observe(ev, out)
+	return out, nil
+}
+
+// applyBatch applies events in one transaction; any error rolls back all of them.
+func (c *Consumer) applyBatch(ctx context.Context, events []cloudevent.Event) ([]Outcome, error) {
+	outs := make([]Outcome, len(events))
+	err := c.DB.InTx(ctx, func(tx *sql.Tx) error {
+		for i, ev := range events {
+			var err error
+			if outs[i], err = c.applyInTx(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, ev := range events {
+		c.observe(ev, outs[i])
+	}
+	return outs, nil
+}
+
+func (c *Consumer) observe(ev cloudevent.Event, out Outcome) {
+	c.m.outcomes.WithLabelValues(string(out)).Inc()
+	if out == Applied {
+		c.m.lag.Observe(max(0, time.Since(ev.Time).Seconds()))
+	}
+}
+
+// HandlerError is an error of the handler itself, as opposed to one of the
+// database: the former is retried and dead-lettered, the latter ends the session
+// (the database may be down; dead-lettering everything would be wrong).
+type HandlerError struct {
+	Type string
+	Err  error
+}
+
+func (e *HandlerError) Error() string { return fmt.Sprintf("handler for %s: %v", e.Type, e.Err) }
+func (e *HandlerError) Unwrap() error { return e.Err }
+
+// errNoHandler is the reason for an event of a type the consumer does not handle.
+var errNoHandler = errors.New("no handler for this type")
+
+func (c *Consumer) applyInTx(ctx context.Context, tx *sql.Tx, ev cloudevent.Event) (Outcome, error) {
+	handler, ok := c.Handlers[ev.Type]
+	if !ok {
+		return "", &HandlerError{Type: ev.Type, Err: errNoHandler}
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO inbox (event_id, queue, processed_at_us) VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING`,
+		ev.ID, c.Queue().Name(), time.Now().UnixMicro())
+	if err != nil {
+		return "", fmt.Errorf("consumer: inbox: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return "", fmt.Errorf("consumer: inbox: %w", err)
+	} else if n == 0 {
+		return Duplicate, nil
+	}
+	// The upsert only raises the version; no row changes when the stored one is as
+	// new or newer, and that is how an out-of-order event is recognised.
+	res, err = tx.ExecContext(ctx, `INSERT INTO aggregate_versions (aggregate, subject, version) VALUES ($1, $2, $3)
+		ON CONFLICT (aggregate, subject) DO UPDATE SET version = excluded.version
+		WHERE aggregate_versions.version < excluded.version`,
+		ev.Aggregate(), ev.Subject, ev.AggregateVersion)
+	if err != nil {
+		return "", fmt.Errorf("consumer: aggregate version: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return "", fmt.Errorf("consumer: aggregate version: %w", err)
+	} else if n == 0 {
+		return Stale, nil
+	}
+	if err := handler(ctx, tx, ev); err != nil {
+		return "", &HandlerError{Type: ev.Type, Err: err}
+	}
+	return Applied, nil
+}
+
+// Bootstrapped reports whether the replica of c.Owner has caught up from the feed once.
+func (c *Consumer) Bootstrapped(ctx context.Context) (bool, error) {
+	var n int
+	if err := c.DB.QueryRowContext(ctx, `SELECT count(*) FROM replication_state WHERE owner = $1`, c.Owner).Scan(&n); err != nil {
+		return false, fmt.Errorf("consumer: replication state: %w", err)
+	}
+	return n > 0, nil
+}

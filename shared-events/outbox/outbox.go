@@ -1,0 +1,165 @@
+// Package outbox is the transactional outbox: a system appends events inside the
+// same *sql.Tx as the change they describe, and a Relay publishes them to RabbitMQ
+// in commit order with publisher confirms. Rows are marked sent only once the
+// broker has confirmed them, so a crash, a nack or a lost connection leads to a
+// second publish (which consumers' inboxes absorb), never to a lost event.
+//
+// The outbox table is also the owner's event history; Read pages through it for
+// the bootstrap feed.
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"time"
+
+	"github.com/scs-platform/shared-events/cloudevent"
+	"github.com/scs-platform/shared-events/sqldb"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// advisoryLockAppend serialises appends on PostgreSQL (see Append).
+const advisoryLockAppend = 7366022
+
+// notifyChannel is the PostgreSQL channel that tells relays a commit added events.
+const notifyChannel = "scs_outbox"
+
+// Outbox stores events of one owner in its database.
+type Outbox struct {
+	db   *sqldb.DB
+	wake chan struct{}
+}
+
+// New returns the outbox in db and registers a commit hook on db, so that the local
+// relay wakes as soon as any sqldb.DB.InTx transaction commits.
+func New(db *sqldb.DB) *Outbox {
+	o := &Outbox{db: db, wake: make(chan struct{}, 1)}
+	db.OnCommit(o.Wake)
+	return o
+}
+
+// Migrate creates or upgrades the outbox table.
+func (o *Outbox) Migrate(ctx context.Context) error {
+	return o.db.Migrate(ctx, "outbox", migrations, "migrations")
+}
+
+// Wake tells the local relay that there may be new rows. It never blocks.
+func (o *Outbox) Wake() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Append stores events in tx. Call it inside sqldb.DB.InTx so that the relay wakes
+// when the transaction commits; otherwise it finds the events at its next poll.
+//
+// On PostgreSQL, Append takes a transaction-scoped advisory lock before taking a
+// sequence number. Without it, a transaction could take seq 5, commit after another
+// took seq 6, and the relay and the feed, reading in seq order, would pass 5 by.
+// The lock makes the order of sequence numbers the order of commits, at the price
+// of serialising the tail of event-producing transactions. The NOTIFY is delivered
+// to relays in every instance when, and only if, tx commits.
+func (o *Outbox) Append(ctx context.Context, tx *sql.Tx, events ...cloudevent.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if o.db.Dialect == sqldb.Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, advisoryLockAppend); err != nil {
+			return fmt.Errorf("outbox: lock: %w", err)
+		}
+	}
+	for _, ev := range events {
+		if _, err := ev.MarshalJSON(); err != nil {
+			return fmt.Errorf("outbox: refuse %s: %w", ev.Type, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox
+			(event_id, source, type, subject, occurred_at_us, aggregate_version, traceparent, data)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			ev.ID, ev.Source, ev.Type, ev.Subject, ev.Time.UnixMicro(), ev.AggregateVersion, ev.TraceParent, string(ev.Data)); err != nil {
+			return fmt.Errorf("outbox: append %s: %w", ev.Type, err)
+		}
+	}
+	if o.db.Dialect == sqldb.Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, notifyChannel); err != nil {
+			return fmt.Errorf("outbox: notify: %w", err)
+		}
+	}
+	return nil
+}
+
+const selectEvents = `SELECT seq, event_id, source, type, subject, occurred_at_us, aggregate_version, traceparent, data FROM outbox `
+
+// Read returns up to limit events with a sequence greater than after, in order,
+// and the highest sequence stored (for progress reports). It reads sent and unsent
+// events alike: a consumer bootstrapping from the feed dedupes the overlap with its
+// queue.
+func (o *Outbox) Read(ctx context.Context, after int64, limit int) (events []cloudevent.Event, head int64, err error) {
+	err = o.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM outbox`).Scan(&head); err != nil {
+			return err
+		}
+		events, err = scanEvents(tx.QueryContext(ctx, selectEvents+`WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit))
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("outbox: read after %d: %w", after, err)
+	}
+	return events, head, nil
+}
+
+// unsent returns up to limit unsent events with a sequence greater than after.
+func (o *Outbox) unsent(ctx context.Context, after int64, limit int) ([]cloudevent.Event, error) {
+	evs, err := scanEvents(o.db.QueryContext(ctx, selectEvents+`WHERE sent_at_us IS NULL AND seq > $1 ORDER BY seq LIMIT $2`, after, limit))
+	if err != nil {
+		return nil, fmt.Errorf("outbox: read unsent: %w", err)
+	}
+	return evs, nil
+}
+
+// markSent marks the unsent rows from..to as sent. The relay publishes rows in
+// sequence order and, because sequence order is commit order, every unsent row in
+// that range is one it has published and seen confirmed.
+func (o *Outbox) markSent(ctx context.Context, from, to int64) error {
+	if _, err := o.db.ExecContext(ctx, `UPDATE outbox SET sent_at_us = $1 WHERE seq >= $2 AND seq <= $3 AND sent_at_us IS NULL`,
+		time.Now().UnixMicro(), from, to); err != nil {
+		return fmt.Errorf("outbox: mark %d..%d sent: %w", from, to, err)
+	}
+	return nil
+}
+
+// Backlog is the number of unsent events and the age of the oldest one.
+func (o *Outbox) Backlog(ctx context.Context) (count int64, oldest time.Duration, err error) {
+	var minUS sql.NullInt64
+	if err := o.db.QueryRowContext(ctx, `SELECT count(*), MIN(occurred_at_us) FROM outbox WHERE sent_at_us IS NULL`).Scan(&count, &minUS); err != nil {
+		return 0, 0, fmt.Errorf("outbox: backlog: %w", err)
+	}
+	if minUS.Valid {
+		oldest = max(0, time.Since(time.UnixMicro(minUS.Int64)))
+	}
+	return count, oldest, nil
+}
+
+func scanEvents(rows *sql.Rows, err error) ([]cloudevent.Event, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []cloudevent.Event
+	for rows.Next() {
+		var ev cloudevent.Event
+		var us int64
+		var data string
+		if err := rows.Scan(&ev.Sequence, &ev.ID, &ev.Source, &ev.Type, &ev.Subject, &us, &ev.AggregateVersion, &ev.TraceParent, &data); err != nil {
+			return nil, err
+		}
+		ev.Time = time.UnixMicro(us).UTC()
+		ev.Data = []byte(data)
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,165 @@
+// Package sqldb opens the database of a system the one way the platform does it:
+// SQLite (modernc.org/sqlite, WAL) for a file path or a "sqlite:"/"file:" URL, and
+// PostgreSQL through pgx for a "postgres://" or "postgresql://" URL. It also applies
+// embedded, numbered, append-only migrations.
+//
+// Queries are written once for both dialects with $1, $2, ... placeholders: pgx
+// binds them natively and modernc binds $N to the Nth argument.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// Dialect names the SQL engine behind a DB.
+type Dialect string
+
+// The two engines the platform runs on.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is a *sql.DB that knows its dialect and where it points (without secrets).
+type DB struct {
+	*sql.DB
+	Dialect Dialect
+	// URL is the location for logs, with any password removed.
+	URL string
+	// dsn is what the driver was opened with; Postgres needs it for LISTEN.
+	dsn string
+
+	hooksMu sync.Mutex
+	hooks   []func()
+}
+
+// OnCommit registers fn to run after every transaction that InTx commits. The
+// outbox uses it to wake its relay the moment events become visible; fn must not
+// block.
+func (db *DB) OnCommit(fn func()) {
+	db.hooksMu.Lock()
+	defer db.hooksMu.Unlock()
+	db.hooks = append(db.hooks, fn)
+}
+
+// DSN is the connection string the database was opened with. It may hold a
+// password: never log it.
+func (db *DB) DSN() string { return db.dsn }
+
+// ConfigError is a DATABASE_URL the platform cannot use.
+type ConfigError struct {
+	URL    string
+	Reason string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("DATABASE_URL %q %s", e.URL, e.Reason)
+}
+
+// Open connects to the database named by rawURL and checks that it answers.
+//
+// SQLite is opened with busy_timeout before WAL (so that switching the journal
+// mode itself waits for a lock instead of failing), _txlock=immediate (a write
+// transaction takes the write lock at BEGIN, which avoids SQLITE_BUSY upgrades
+// that busy_timeout cannot resolve), foreign keys on and synchronous=NORMAL,
+// which is durable in WAL mode except for the last commits on power loss.
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	db, err := open(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqldb: connect to %s: %w", db.URL, err)
+	}
+	return db, nil
+}
+
+func open(rawURL string) (*DB, error) {
+	switch {
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			return nil, &ConfigError{URL: "postgres://…", Reason: "is not a valid URL: " + err.Error()}
+		}
+		sqlDB, err := sql.Open("pgx", rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("sqldb: open postgres: %w", err)
+		}
+		sqlDB.SetMaxOpenConns(20)
+		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		return &DB{DB: sqlDB, Dialect: Postgres, URL: u.Redacted(), dsn: rawURL}, nil
+	case rawURL == "":
+		return nil, &ConfigError{URL: rawURL, Reason: "is empty"}
+	case strings.Contains(rawURL, "://") && !strings.HasPrefix(rawURL, "sqlite://") && !strings.HasPrefix(rawURL, "file://"):
+		return nil, &ConfigError{URL: rawURL, Reason: "is neither a postgres:// URL nor a SQLite file path"}
+	}
+	path := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite://"), "file://"), "sqlite:")
+	path = strings.TrimPrefix(path, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		return nil, &ConfigError{URL: rawURL, Reason: "must not carry SQLite options: the platform sets them itself"}
+	}
+	if path == "" {
+		return nil, &ConfigError{URL: rawURL, Reason: "names no SQLite file"}
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("sqldb: create directory for %s: %w", path, err)
+		}
+	}
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
+	sqlDB, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqldb: open sqlite %s: %w", path, err)
+	}
+	// SQLite has one writer at a time; a handful of connections serve concurrent
+	// readers under WAL while writers queue on busy_timeout.
+	sqlDB.SetMaxOpenConns(8)
+	sqlDB.SetMaxIdleConns(8)
+	sqlDB.SetConnMaxIdleTime(0)
+	return &DB{DB: sqlDB, Dialect: SQLite, URL: path, dsn: dsn}, nil
+}
+
+// InTx runs fn in a transaction and commits it when fn returns nil.
+func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqldb: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		return errors.Join(err, ignoreDone(tx.Rollback()))
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqldb: commit: %w", err)
+	}
+	db.hooksMu.Lock()
+	hooks := db.hooks
+	db.hooksMu.Unlock()
+	for _, fn := range hooks {
+		fn()
+	}
+	return nil
+}
+
+func ignoreDone(err error) error {
+	if errors.Is(err, sql.ErrTxDone) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,108 @@
+// Package topology declares the platform's exchanges and queues. Declarations are
+// idempotent, so every process declares what it needs at start-up and after every
+// reconnect.
+//
+// Names follow ARCHITECTURE.md: one topic exchange per owner ("users.events"), one
+// quorum queue per consumer and owner ("chat.from-users") with a dead-letter queue
+// beside it ("chat.from-users.dead").
+package topology
+
+import (
+	"fmt"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// Exchange is the topic exchange an owner publishes to.
+func Exchange(owner string) string { return owner + ".events" }
+
+// Queue is the queue through which consumer receives owner's events.
+func Queue(consumer, owner string) string { return consumer + ".from-" + owner }
+
+// DeadLetterQueue holds what the consumer of queue gave up on.
+func DeadLetterQueue(queue string) string { return queue + ".dead" }
+
+// DeadLetterExchange is the direct exchange that routes a consumer's dead letters
+// to the dead-letter queue of the queue they came from.
+func DeadLetterExchange(consumer string) string { return consumer + ".dead-letters" }
+
+// DefaultDeliveryLimit is how often a message may be delivered before the broker
+// itself dead-letters it. Consumers give up far earlier (and say why); this limit
+// is the backstop for a message that crashes the consumer process.
+const DefaultDeliveryLimit = 20
+
+// DeclareExchange declares owner's durable topic exchange.
+func DeclareExchange(ch *amqp.Channel, owner string) error {
+	if err := ch.ExchangeDeclare(Exchange(owner), amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
+		return fmt.Errorf("topology: declare exchange %s: %w", Exchange(owner), err)
+	}
+	return nil
+}
+
+// ConsumerQueue is the queue one consumer reads one owner's events from.
+type ConsumerQueue struct {
+	Consumer string
+	Owner    string
+	// Types are the event types (routing keys) the consumer binds to.
+	Types []string
+	// DeliveryLimit overrides DefaultDeliveryLimit when positive.
+	DeliveryLimit int
+}
+
+// Name is the queue's name.
+func (q ConsumerQueue) Name() string { return Queue(q.Consumer, q.Owner) }
+
+// Declare declares the owner's exchange, the consumer's dead-letter exchange and
+// queue, and the quorum queue bound to every type in q.Types.
+//
+// Dead-lettering uses the at-least-once strategy (RabbitMQ 3.10+), which needs
+// overflow=reject-publish: with the default at-most-once strategy a broker restart
+// at the wrong moment could lose a dead letter.
+//
+// Declaring an existing queue with different arguments fails with
+// PRECONDITION_FAILED and closes the channel; the error says so.
+func (q ConsumerQueue) Declare(ch *amqp.Channel) error {
+	if err := DeclareExchange(ch, q.Owner); err != nil {
+		return err
+	}
+	name := q.Name()
+	dlx := DeadLetterExchange(q.Consumer)
+	dlq := DeadLetterQueue(name)
+	if err := ch.ExchangeDeclare(dlx, amqp.ExchangeDirect, true, false, false, false, nil); err != nil {
+		return fmt.Errorf("topology: declare exchange %s: %w", dlx, err)
+	}
+	if _, err := ch.QueueDeclare(dlq, true, false, false, false, amqp.Table{"x-queue-type": "quorum"}); err != nil {
+		return fmt.Errorf("topology: declare queue %s: %w", dlq, explain(err))
+	}
+	if err := ch.QueueBind(dlq, dlq, dlx, false, nil); err != nil {
+		return fmt.Errorf("topology: bind %s to %s: %w", dlq, dlx, err)
+	}
+	limit := q.DeliveryLimit
+	if limit <= 0 {
+		limit = DefaultDeliveryLimit
+	}
+	args := amqp.Table{
+		"x-queue-type":              "quorum",
+		"x-delivery-limit":          int64(limit),
+		"x-dead-letter-exchange":    dlx,
+		"x-dead-letter-routing-key": dlq,
+		"x-dead-letter-strategy":    "at-least-once",
+		"x-overflow":                "reject-publish",
+	}
+	if _, err := ch.QueueDeclare(name, true, false, false, false, args); err != nil {
+		return fmt.Errorf("topology: declare queue %s: %w", name, explain(err))
+	}
+	for _, typ := range q.Types {
+		if err := ch.QueueBind(name, typ, Exchange(q.Owner), false, nil); err != nil {
+			return fmt.Errorf("topology: bind %s to %s for %s: %w", name, Exchange(q.Owner), typ, err)
+		}
+	}
+	return nil
+}
+
+func explain(err error) error {
+	if e, ok := err.(*amqp.Error); ok && e.Code == amqp.PreconditionFailed {
+		return fmt.Errorf("%w (the queue exists with other arguments; delete it or migrate it with a new name)", err)
+	}
+	return err
+}
