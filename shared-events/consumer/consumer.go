@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/scs-platform/shared-events/broker"
 	"github.com/scs-platform/shared-events/cloudevent"
@@ -76,6 +77,8 @@ type Consumer struct {
 
 	initOnce sync.Once
 	m        metrics
+	// returns receives dead letters the broker could not route (one session at a time).
+	returns chan amqp.Return
 }
 
 // Queue is the consumer's queue declaration.

@@ -59,6 +59,9 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection) error {
 	if err := dl.Confirm(false); err != nil {
 		return fmt.Errorf("consumer: confirm mode: %w", err)
 	}
+	// Dead letters are published mandatory: if the dead-letter queue is gone, the
+	// broker returns the message (before confirming it) instead of dropping it.
+	c.returns = dl.NotifyReturn(make(chan amqp.Return, 1))
 	if err := ch.Qos(c.Prefetch, 0, false); err != nil {
 		return fmt.Errorf("consumer: qos: %w", err)
 	}
@@ -192,6 +195,11 @@ func (c *Consumer) deadLetter(ctx context.Context, dl *amqp.Channel, d amqp.Deli
 	defer cancel()
 	if acked, err := dc.WaitContext(waitCtx); err != nil || !acked {
 		return fmt.Errorf("consumer: the broker did not confirm the dead letter of %s", d.MessageId)
+	}
+	select {
+	case r := <-c.returns:
+		return fmt.Errorf("consumer: the broker could not route a dead letter to %s: %s", topology.DeadLetterQueue(q), r.ReplyText)
+	default:
 	}
 	c.m.deadLetters.WithLabelValues(kind).Inc()
 	return nil

@@ -17,6 +17,9 @@ import (
 	"github.com/scs-platform/shared-events/topology"
 )
 
+// HeaderPublisher names the relay instance that published a message.
+const HeaderPublisher = "x-scs-publisher"
+
 // advisoryLockRelay elects the one relay per PostgreSQL database that publishes.
 const advisoryLockRelay = 7366023
 
@@ -35,6 +38,9 @@ type Relay struct {
 	// PollInterval is the fallback for commits that did not wake the relay, such as
 	// those of another process on the same SQLite file (default 1 s).
 	PollInterval time.Duration
+	// Instance, if set, is put in each message's x-scs-publisher header, so that an
+	// operator (and a test) can tell which instance published a message.
+	Instance string
 
 	published prometheus.Counter
 	failures  *prometheus.CounterVec
@@ -244,8 +250,14 @@ func (r *Relay) publish(ctx context.Context, ch *amqp.Channel, exchange string, 
 		Timestamp:    ev.Time,
 		Body:         body,
 	}
-	if ev.TraceParent != "" {
-		msg.Headers = amqp.Table{"traceparent": ev.TraceParent}
+	if ev.TraceParent != "" || r.Instance != "" {
+		msg.Headers = amqp.Table{}
+		if ev.TraceParent != "" {
+			msg.Headers["traceparent"] = ev.TraceParent
+		}
+		if r.Instance != "" {
+			msg.Headers[HeaderPublisher] = r.Instance
+		}
 	}
 	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, exchange, ev.Type, false, false, msg)
 	if err != nil {

@@ -82,7 +82,8 @@ func Owner(t testing.TB, consumers ...string) string {
 			q := c + ".from-" + owner
 			_, _ = ch.QueueDelete(q, false, false, false)
 			_, _ = ch.QueueDelete(q+".dead", false, false, false)
-			_ = ch.ExchangeDelete(c+".dead-letters", false, false)
+			// The consumer's dead-letter exchange serves all its owners, including
+			// those of tests still running: it stays.
 		}
 		_ = ch.ExchangeDelete(owner+".events", false, false)
 	})

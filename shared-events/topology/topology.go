@@ -71,7 +71,11 @@ func (q ConsumerQueue) Declare(ch *amqp.Channel) error {
 	if err := ch.ExchangeDeclare(dlx, amqp.ExchangeDirect, true, false, false, false, nil); err != nil {
 		return fmt.Errorf("topology: declare exchange %s: %w", dlx, err)
 	}
-	if _, err := ch.QueueDeclare(dlq, true, false, false, false, amqp.Table{"x-queue-type": "quorum"}); err != nil {
+	// The dead-letter queue is a durable classic queue: operators inspect it by
+	// getting and returning messages, and a quorum queue would count each look as a
+	// delivery (RabbitMQ 4 gives quorum queues a default delivery limit of 20, so
+	// looking at a dead letter often enough would drop it).
+	if _, err := ch.QueueDeclare(dlq, true, false, false, false, amqp.Table{"x-queue-type": "classic"}); err != nil {
 		return fmt.Errorf("topology: declare queue %s: %w", dlq, explain(err))
 	}
 	if err := ch.QueueBind(dlq, dlq, dlx, false, nil); err != nil {

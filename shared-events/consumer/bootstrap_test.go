@@ -1,0 +1,68 @@
+package consumer_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scs-platform/shared-events/feed"
+	"github.com/scs-platform/shared-events/servicetest"
+)
+
+func TestEmptyReplicaBootstrapsFromTheFeedWhileEventsKeepArriving(t *testing.T) {
+	for _, b := range servicetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			w := newWorld(t, b.Open)
+			start(t, w.newRelay("a").Run)
+			// History published before the consumer's queue existed: it reached no
+			// queue and is only in the owner's feed.
+			w.changeMany(1200, 90)
+			servicetest.Eventually(t, 20*time.Second, "the history to be published", func() bool {
+				return count(t, w.src, `SELECT count(*) FROM outbox WHERE sent_at_us IS NULL`) == 0
+			})
+
+			srv := httptest.NewServer(feed.Handler(w.outbox, w.logger, "secret"))
+			t.Cleanup(srv.Close)
+			c := w.newConsumer()
+			c.Feed = &feed.Client{URL: srv.URL, Token: "secret", Limit: 100}
+
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			t.Cleanup(func() { cancel(); wg.Wait() })
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ctx.Err() == nil && i < 600; i++ {
+					if err := w.change(ctx, fmt.Sprintf("thing-%d", i%120)); err != nil && ctx.Err() == nil {
+						t.Errorf("change: %v", err)
+						return
+					}
+				}
+			}()
+			start(t, c.Run)
+			wg.Wait()
+			cancel()
+			w.converged(30 * time.Second)
+			done, err := c.Bootstrapped(context.Background())
+			must(t, err)
+			if !done {
+				t.Error("the consumer did not record that it bootstrapped")
+			}
+		})
+	}
+}
+
+func TestFeedRefusesCallersWithoutTheToken(t *testing.T) {
+	w := newWorld(t, servicetest.SQLite)
+	srv := httptest.NewServer(feed.Handler(w.outbox, w.logger, "secret"))
+	t.Cleanup(srv.Close)
+	for _, token := range []string{"", "wrong", "secretx"} {
+		c := &feed.Client{URL: srv.URL, Token: token}
+		if _, _, err := c.Page(context.Background(), 0); err == nil {
+			t.Errorf("token %q read the feed", token)
+		}
+	}
+}
