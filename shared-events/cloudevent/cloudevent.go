@@ -112,6 +112,9 @@ var (
 	extensionName      = regexp.MustCompile(`^[a-z0-9]{1,20}$`)
 	traceParentPattern = regexp.MustCompile(`^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$`)
 	sequencePattern    = regexp.MustCompile(`^[0-9]{1,20}$`)
+	// time.Parse alone also accepts a one-digit hour, a comma before the
+	// fraction and a 24-hour offset, none of which is RFC 3339.
+	timePattern = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`)
 )
 
 // sequenceWidth zero-pads the sequence so that it stays lexicographically ordered,
@@ -207,6 +210,9 @@ func Decode(b []byte) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
+	if !timePattern.MatchString(ts) {
+		return Event{}, &DecodeError{Attribute: "time", Reason: "is not an RFC 3339 timestamp"}
+	}
 	if ev.Time, err = time.Parse(time.RFC3339Nano, ts); err != nil {
 		return Event{}, &DecodeError{Attribute: "time", Reason: "is not an RFC 3339 timestamp"}
 	}
@@ -282,6 +288,11 @@ func (e Event) validate(decoded bool) error {
 	}
 	if e.Time.IsZero() {
 		return &DecodeError{Attribute: "time", Reason: "is missing"}
+	}
+	// The encoder writes the time in UTC, where an offset can push it out of
+	// RFC 3339's four-digit years and make the event impossible to decode.
+	if y := e.Time.UTC().Year(); y < 0 || y > 9999 {
+		return &DecodeError{Attribute: "time", Reason: "is outside the years 0000 to 9999 in UTC"}
 	}
 	if e.AggregateVersion < 1 {
 		return &DecodeError{Attribute: "aggregateversion", Reason: "must be 1 or more"}

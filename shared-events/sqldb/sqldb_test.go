@@ -1,0 +1,130 @@
+package sqldb_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/sqldb"
+)
+
+func TestOpenRefusesURLsItCannotUse(t *testing.T) {
+	for _, tc := range []struct{ url, want string }{
+		{"", "is empty"},
+		{"mysql://root@localhost/x", "neither a postgres:// URL nor a SQLite file path"},
+		{"data/x.db?_pragma=foo", "must not carry SQLite options"},
+		{"sqlite:", "names no SQLite file"},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			_, err := sqldb.Open(context.Background(), tc.url)
+			var ce *sqldb.ConfigError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "DATABASE_URL") {
+				t.Fatalf("Open(%q) = %v, want a ConfigError naming DATABASE_URL and saying %q", tc.url, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSQLiteIsOpenedInWALWithForeignKeys(t *testing.T) {
+	db := servicetest.SQLite(t)
+	var mode string
+	var fk, timeout int
+	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`PRAGMA foreign_keys`).Scan(&fk); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`PRAGMA busy_timeout`).Scan(&timeout); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" || fk != 1 || timeout < 1000 {
+		t.Errorf("journal_mode=%s foreign_keys=%d busy_timeout=%d, want wal, 1, at least 1000", mode, fk, timeout)
+	}
+}
+
+func TestMigrateAppliesEachMigrationOnce(t *testing.T) {
+	fsys := os.DirFS("testdata")
+	for _, b := range servicetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			db := b.Open(t)
+			ctx := context.Background()
+			for range 2 {
+				if err := db.Migrate(ctx, "notes", fsys, "migrations"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := db.Exec(`INSERT INTO notes (id, body, author) VALUES (1, 'x', 'y')`); err != nil {
+				t.Fatalf("schema after both migrations: %v", err)
+			}
+			var n int
+			if err := db.QueryRow(`SELECT count(*) FROM schema_migrations WHERE component = 'notes'`).Scan(&n); err != nil || n != 2 {
+				t.Errorf("schema_migrations holds %d rows for notes (err %v), want 2", n, err)
+			}
+		})
+	}
+}
+
+func TestMigrateRollsBackAFailedMigration(t *testing.T) {
+	for _, b := range servicetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			db := b.Open(t)
+			d := string(db.Dialect)
+			fsys := fstest.MapFS{
+				"m/" + d + "/0001_ok.sql":  {Data: []byte(`CREATE TABLE a (id INTEGER PRIMARY KEY);`)},
+				"m/" + d + "/0002_bad.sql": {Data: []byte(`CREATE TABLE b (id INTEGER PRIMARY KEY); SELECT no_such_function();`)},
+			}
+			err := db.Migrate(context.Background(), "x", fsys, "m")
+			if err == nil || !strings.Contains(err.Error(), "migrate x to 2") {
+				t.Fatalf("Migrate = %v, want an error naming migration 2", err)
+			}
+			if _, err := db.Exec(`SELECT count(*) FROM b`); err == nil {
+				t.Error("table b exists: the failed migration was not rolled back")
+			}
+			if _, err := db.Exec(`SELECT count(*) FROM a`); err != nil {
+				t.Errorf("migration 1 was lost: %v", err)
+			}
+		})
+	}
+}
+
+func TestMigrateRefusesGapsAndDuplicates(t *testing.T) {
+	db := servicetest.SQLite(t)
+	for name, files := range map[string][]string{
+		"gap":        {"0001_a.sql", "0003_c.sql"},
+		"duplicate":  {"0001_a.sql", "0001_b.sql"},
+		"unnumbered": {"a.sql"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			for _, f := range files {
+				fsys["m/sqlite/"+f] = &fstest.MapFile{Data: []byte(`SELECT 1;`)}
+			}
+			if err := db.Migrate(context.Background(), "y"+name, fsys, "m"); err == nil {
+				t.Errorf("Migrate accepted %v", files)
+			}
+		})
+	}
+}
+
+func TestInTxRunsCommitHooksOnlyAfterACommit(t *testing.T) {
+	db := servicetest.SQLite(t)
+	calls := 0
+	db.OnCommit(func() { calls++ })
+	ctx := context.Background()
+	_ = db.InTx(ctx, func(*sql.Tx) error { return errors.New("no") })
+	if calls != 0 {
+		t.Fatalf("hook ran %d times after a rollback", calls)
+	}
+	if err := db.InTx(ctx, func(*sql.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 {
+		t.Fatalf("hook ran %d times after one commit", calls)
+	}
+}
