@@ -69,6 +69,15 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection) error {
 	if err != nil {
 		return fmt.Errorf("consumer: consume %s: %w", q.Name(), err)
 	}
+	// amqp091 blocks closing a channel while a delivery waits to be handed over, so
+	// whatever arrives after the session stops is drained (and, unacknowledged,
+	// requeued by the broker when the channel closes).
+	defer func() {
+		go func() {
+			for range deliveries {
+			}
+		}()
+	}()
 	c.Logger.Info("consuming", "queue", q.Name(), "prefetch", c.Prefetch)
 	for {
 		var first amqp.Delivery

@@ -50,10 +50,9 @@ type Letter struct {
 	FailedAt time.Time
 	// Queue is the consumer queue the message was dead-lettered from.
 	Queue string
-	// DeliveryCount is the x-delivery-count header, or 0 if there is none. Beware:
-	// RabbitMQ replaces it in the dead-letter queue with how often that queue has
-	// handed the letter out before (every List counts), so it says nothing about
-	// the consumer; Attempts and Deaths do.
+	// DeliveryCount is the x-delivery-count header the message carried when it was
+	// dead-lettered (how often the consumer queue had delivered it), or 0 if none.
+	// The dead-letter queue is a classic queue, so looking does not change it.
 	DeliveryCount int
 	// Deaths is how often the broker dead-lettered the message from Queue (the
 	// x-death count), or 0 for a letter only the consumer dead-lettered.

@@ -213,8 +213,10 @@ func TestListLeavesTheLettersInTheQueue(t *testing.T) {
 		t.Errorf("second List = %v, want the same letters in the same order as the first: %v", ids(second), ids(first))
 	}
 	for i := range second {
-		if second[i].DeliveryCount <= first[i].DeliveryCount {
-			t.Errorf("letter %d: DeliveryCount %d after %d; every List should count as a delivery from the dead-letter queue", i, second[i].DeliveryCount, first[i].DeliveryCount)
+		// The dead-letter queue is a classic queue so that looking does not count
+		// towards a delivery limit.
+		if second[i].DeliveryCount != first[i].DeliveryCount {
+			t.Errorf("letter %d: DeliveryCount %d after %d; a List must not count as a delivery", i, second[i].DeliveryCount, first[i].DeliveryCount)
 		}
 	}
 
