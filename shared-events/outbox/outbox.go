@@ -99,17 +99,24 @@ const selectEvents = `SELECT seq, event_id, source, type, subject, occurred_at_u
 // events alike: a consumer bootstrapping from the feed dedupes the overlap with its
 // queue.
 func (o *Outbox) Read(ctx context.Context, after int64, limit int) (events []cloudevent.Event, head int64, err error) {
-	err = o.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM outbox`).Scan(&head); err != nil {
-			return err
-		}
-		events, err = scanEvents(tx.QueryContext(ctx, selectEvents+`WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit))
-		return err
-	})
+	// Two statements, not one transaction: on SQLite every transaction takes the
+	// write lock, and a feed reader must not hold up writers. The head only feeds
+	// progress reports, so reading it a moment before the page does no harm.
+	if err := o.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM outbox`).Scan(&head); err != nil {
+		return nil, 0, fmt.Errorf("outbox: read head: %w", err)
+	}
+	events, err = scanEvents(o.db.QueryContext(ctx, selectEvents+`WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit))
 	if err != nil {
 		return nil, 0, fmt.Errorf("outbox: read after %d: %w", after, err)
 	}
-	return events, head, nil
+	return events, max(head, lastSequence(events)), nil
+}
+
+func lastSequence(events []cloudevent.Event) int64 {
+	if len(events) == 0 {
+		return 0
+	}
+	return events[len(events)-1].Sequence
 }
 
 // unsent returns up to limit unsent events with a sequence greater than after.

@@ -1,0 +1,104 @@
+package outbox_test
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/scs-platform/shared-events/cloudevent"
+	"github.com/scs-platform/shared-events/outbox"
+	"github.com/scs-platform/shared-events/servicetest"
+)
+
+func newEvent(t *testing.T, subject string, v int64) cloudevent.Event {
+	ev, err := cloudevent.New("/scs-users", "users.user.updated.v1", subject, v, map[string]string{"s": subject})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func TestAppendReadAndBacklog(t *testing.T) {
+	for _, b := range servicetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			db := b.Open(t)
+			ctx := context.Background()
+			o := outbox.New(db)
+			if err := o.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			old := newEvent(t, "a", 1)
+			old.Time = time.Now().Add(-90 * time.Second)
+			err := db.InTx(ctx, func(tx *sql.Tx) error {
+				return o.Append(ctx, tx, old, newEvent(t, "a", 2), newEvent(t, "b", 1))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A rolled-back append leaves nothing behind.
+			_ = db.InTx(ctx, func(tx *sql.Tx) error {
+				if err := o.Append(ctx, tx, newEvent(t, "c", 1)); err != nil {
+					t.Fatal(err)
+				}
+				return sql.ErrTxDone
+			})
+
+			events, head, err := o.Read(ctx, 0, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(events) != 3 || head != events[2].Sequence {
+				t.Fatalf("read %d events with head %d, want 3 ending at the head", len(events), head)
+			}
+			for i, ev := range events {
+				if i > 0 && ev.Sequence <= events[i-1].Sequence {
+					t.Errorf("sequence %d follows %d", ev.Sequence, events[i-1].Sequence)
+				}
+			}
+			if events[0].ID != old.ID || !events[0].Time.Equal(old.Time.Truncate(time.Microsecond)) || string(events[0].Data) != string(old.Data) {
+				t.Errorf("first event read back as %+v, want %+v", events[0], old)
+			}
+			page, _, err := o.Read(ctx, events[0].Sequence, 1)
+			if err != nil || len(page) != 1 || page[0].ID != events[1].ID {
+				t.Errorf("Read(after first, 1) = %v, %v; want the second event", page, err)
+			}
+
+			count, oldest, err := o.Backlog(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if count != 3 || oldest < 90*time.Second || oldest > 5*time.Minute {
+				t.Errorf("backlog %d, oldest %s; want 3 and about 90 s", count, oldest)
+			}
+			reg := prometheus.NewPedanticRegistry()
+			reg.MustRegister(o)
+			if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP outbox_backlog Events committed but not yet confirmed by the broker.
+# TYPE outbox_backlog gauge
+outbox_backlog 3
+`), "outbox_backlog"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+func TestAppendRefusesAnInvalidEvent(t *testing.T) {
+	db := servicetest.SQLite(t)
+	ctx := context.Background()
+	o := outbox.New(db)
+	if err := o.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bad := newEvent(t, "a", 1)
+	bad.AggregateVersion = 0
+	err := db.InTx(ctx, func(tx *sql.Tx) error { return o.Append(ctx, tx, bad) })
+	if err == nil || !strings.Contains(err.Error(), "aggregateversion") {
+		t.Fatalf("Append = %v, want a refusal naming aggregateversion", err)
+	}
+}
