@@ -87,10 +87,21 @@ type Runner struct {
 	MaxBackoff time.Duration
 
 	connected atomic.Bool
+	lastErr   atomic.Pointer[error]
 }
 
 // Connected reports whether the runner holds a live connection.
 func (r *Runner) Connected() bool { return r.connected.Load() }
+
+// LastError is why the last session ended, or nil if none has. Readiness shows it,
+// so that an operator sees "PRECONDITION_FAILED" or "connection refused" rather
+// than a bare "not connected".
+func (r *Runner) LastError() error {
+	if p := r.lastErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
 
 // Run blocks until ctx ends. It returns nil on cancellation: there is no error a
 // caller could handle that reconnecting would not.
@@ -106,6 +117,7 @@ func (r *Runner) Run(ctx context.Context, session Session) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		r.lastErr.Store(&err)
 		// A session that ran for a while was healthy: start the back-off afresh.
 		if time.Since(started) > 30*time.Second {
 			backoff = 100 * time.Millisecond

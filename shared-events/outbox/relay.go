@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -42,6 +43,7 @@ type Relay struct {
 	// operator (and a test) can tell which instance published a message.
 	Instance string
 
+	standby   atomic.Bool
 	published prometheus.Counter
 	failures  *prometheus.CounterVec
 	initOnce  sync.Once
@@ -84,12 +86,26 @@ func (r *Relay) Collect(ch chan<- prometheus.Metric) {
 	r.failures.Collect(ch)
 }
 
+// Ready is nil while the relay can do its work: it leads and is connected to the
+// broker, or it stands by because another instance on the same PostgreSQL leads.
+func (r *Relay) Ready() error {
+	if r.standby.Load() || r.Broker.Connected() {
+		return nil
+	}
+	if err := r.Broker.LastError(); err != nil {
+		return fmt.Errorf("not connected to the broker: %w", err)
+	}
+	return fmt.Errorf("not connected to the broker yet")
+}
+
 // Run publishes until ctx ends. On PostgreSQL it first waits to become the one
 // leader among the instances sharing the database.
 func (r *Relay) Run(ctx context.Context) error {
 	r.init()
 	for ctx.Err() == nil {
+		r.standby.Store(true)
 		leaderCtx, release, err := r.lead(ctx)
+		r.standby.Store(false)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil

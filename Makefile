@@ -1,0 +1,66 @@
+# The two commands: "make run" and "make test". See README.md.
+#
+# There is no "go test ./..." from the root: go.work ties the modules together,
+# but each module is built, vetted and tested from its own directory.
+
+SYSTEMS := scs-users scs-chat scs-cards
+MODULES := shared-events $(SYSTEMS) e2e
+GO      ?= go
+
+.PHONY: run build test fmt fmt-check vet generate generate-check build-alone go-test bench
+
+## run: build the three systems and run them behind a dev front door on :8080
+run: build
+	@mkdir -p data
+	@./bin/devrun
+
+## build: build the three binaries and devrun into ./bin
+build:
+	@mkdir -p bin
+	@for s in $(SYSTEMS); do (cd $$s && $(GO) build -o ../bin/ ./cmd/$$s) || exit 1; done
+	@cd e2e && $(GO) build -o ../bin/ ./cmd/devrun
+
+## test: everything CI checks, module by module
+test: fmt-check vet generate-check build-alone go-test
+
+## fmt: format every Go file
+fmt:
+	@gofmt -w $$(git ls-files --cached --others --exclude-standard -- '*.go')
+
+fmt-check:
+	@echo "== gofmt"
+	@files=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard -- '*.go')); \
+	if [ -n "$$files" ]; then echo "gofmt would change these files (run make fmt):"; echo "$$files"; exit 1; fi
+
+vet:
+	@for m in $(MODULES); do echo "== go vet ($$m)"; (cd $$m && $(GO) vet ./...) || exit 1; done
+
+## generate: regenerate the templ views
+generate:
+	@for s in $(SYSTEMS); do (cd $$s && $(GO) tool templ generate) || exit 1; done
+
+# Generated files are committed; generating again must change nothing. A
+# checksum before and after catches a change even in a working tree with
+# uncommitted edits; git then catches generated files nobody added.
+generate-check:
+	@echo "== templ generate"
+	@before=$$(find $(SYSTEMS) -name '*_templ.go' -type f | sort | xargs cat | sha256sum); \
+	for s in $(SYSTEMS); do (cd $$s && $(GO) tool templ generate >/dev/null 2>&1) || { echo "templ generate failed in $$s"; exit 1; }; done; \
+	after=$$(find $(SYSTEMS) -name '*_templ.go' -type f | sort | xargs cat | sha256sum); \
+	if [ "$$before" != "$$after" ]; then echo "templ generate changed generated files; commit the result of make generate:"; git status --short -- $(SYSTEMS) | grep '_templ.go'; exit 1; fi; \
+	git diff --exit-code --stat -- '*_templ.go' || { echo "generated files differ from the committed ones; commit the result of make generate"; exit 1; }; \
+	untracked=$$(git ls-files --others --exclude-standard -- '*_templ.go'); \
+	if [ -n "$$untracked" ]; then echo "generated files are not in git (git add them):"; echo "$$untracked"; exit 1; fi
+
+# Each system builds alone, as its Dockerfile does.
+build-alone:
+	@for s in $(SYSTEMS); do echo "== GOWORK=off go build ($$s)"; (cd $$s && GOWORK=off $(GO) build ./...) || exit 1; done
+
+# Every module is tested even when an earlier one fails; the failures are listed at the end.
+go-test:
+	@failed=""; for m in $(MODULES); do echo "== go test ($$m)"; (cd $$m && $(GO) test -count=1 -timeout 20m ./...) || failed="$$failed $$m"; done; \
+	if [ -n "$$failed" ]; then echo "go test failed in:$$failed"; exit 1; fi
+
+## bench: the cross-system benchmark
+bench:
+	cd e2e && $(GO) run ./cmd/bench
