@@ -73,7 +73,8 @@ func Redact(amqpURL string) string {
 	return u.Redacted()
 }
 
-// Session is work that runs on one connection until it fails or ctx ends.
+// Session is work that runs on one connection until it fails or ctx ends. The
+// runner closes the connection, and with it the session's channels, afterwards.
 type Session func(ctx context.Context, conn *amqp.Connection) error
 
 // Runner keeps a Session running: it dials, runs the session, and after a
@@ -139,7 +140,10 @@ func (r *Runner) runOnce(ctx context.Context, session Session) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	// Closing the connection closes every channel of the session, so sessions leave
+	// their channels to this. The deadline matters: a broker that never answers the
+	// close (seen when a quorum queue was busy) must not hold up a shutdown.
+	defer func() { _ = conn.CloseDeadline(time.Now().Add(5 * time.Second)) }()
 	sessCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	closed := conn.NotifyClose(make(chan *amqp.Error, 1))

@@ -33,7 +33,6 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection) error {
 	if err != nil {
 		return fmt.Errorf("consumer: open channel: %w", err)
 	}
-	defer ch.Close()
 	q := c.Queue()
 	// Declare before bootstrapping: from here on the queue collects every new event,
 	// and everything older is in the feed, so nothing falls between the two.
@@ -55,7 +54,6 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection) error {
 	if err != nil {
 		return fmt.Errorf("consumer: open dead-letter channel: %w", err)
 	}
-	defer dl.Close()
 	if err := dl.Confirm(false); err != nil {
 		return fmt.Errorf("consumer: confirm mode: %w", err)
 	}
@@ -69,15 +67,6 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection) error {
 	if err != nil {
 		return fmt.Errorf("consumer: consume %s: %w", q.Name(), err)
 	}
-	// amqp091 blocks closing a channel while a delivery waits to be handed over, so
-	// whatever arrives after the session stops is drained (and, unacknowledged,
-	// requeued by the broker when the channel closes).
-	defer func() {
-		go func() {
-			for range deliveries {
-			}
-		}()
-	}()
 	c.Logger.Info("consuming", "queue", q.Name(), "prefetch", c.Prefetch)
 	for {
 		var first amqp.Delivery

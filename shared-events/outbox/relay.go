@@ -202,7 +202,6 @@ func (r *Relay) session(ctx context.Context, conn *amqp.Connection) error {
 	if err != nil {
 		return fmt.Errorf("outbox: open channel: %w", err)
 	}
-	defer ch.Close()
 	if err := ch.Confirm(false); err != nil {
 		return fmt.Errorf("outbox: confirm mode: %w", err)
 	}

@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -27,12 +26,14 @@ import (
 	"github.com/scs-platform/shared-events/feed"
 	"github.com/scs-platform/shared-events/health"
 	"github.com/scs-platform/shared-events/outbox"
+	"github.com/scs-platform/shared-events/runtimeconfig"
+	"github.com/scs-platform/shared-events/serve"
 	"github.com/scs-platform/shared-events/sqldb"
 	"github.com/scs-platform/shared-events/topology"
+	"github.com/scs-platform/shared-events/usersreplica"
 
 	"github.com/scs-platform/scs-chat/internal/config"
 	"github.com/scs-platform/scs-chat/internal/migrations"
-	"github.com/scs-platform/scs-chat/internal/replica"
 	"github.com/scs-platform/scs-chat/internal/web"
 )
 
@@ -56,7 +57,7 @@ func report(err error, stderr io.Writer) int {
 		return 0
 	}
 	fmt.Fprintln(stderr, "scs-chat: "+strings.ReplaceAll(err.Error(), "\n", "; "))
-	var cfgErr *config.Error
+	var cfgErr *runtimeconfig.Error
 	var usage usageError
 	var dbErr *sqldb.ConfigError
 	if errors.As(err, &cfgErr) || errors.As(err, &usage) || errors.As(err, &dbErr) {
@@ -87,13 +88,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return usageError(fmt.Sprintf("unknown command %q; usage: scs-chat [deadletters list|replay]", args[1]))
 		}
 	}
-	return serve(ctx, stop, cfg, newLogger(cfg.LogFormat, stderr))
+	return serveSystem(ctx, stop, cfg, cfg.NewLogger(stderr).With("system", system))
 }
 
-// serve runs the system until ctx ends, then shuts down within shutdownTimeout.
-// RabbitMQ need not be up: pages are served, /readyz says what is missing, and
+// serveSystem builds the system and runs it until ctx ends, then shuts down
+// within shutdownTimeout. RabbitMQ need not be up: pages are served, /readyz says what is missing, and
 // the broker runners keep reconnecting.
-func serve(ctx context.Context, stop func(), cfg config.Config, logger *slog.Logger) error {
+func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *slog.Logger) error {
 	db, err := sqldb.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
@@ -104,6 +105,9 @@ func serve(ctx context.Context, stop func(), cfg config.Config, logger *slog.Log
 		return err
 	}
 	if err := consumer.Migrate(ctx, db); err != nil {
+		return err
+	}
+	if err := usersreplica.Migrate(ctx, db); err != nil {
 		return err
 	}
 	if err := db.Migrate(ctx, system, migrations.FS, "."); err != nil {
@@ -121,7 +125,7 @@ func serve(ctx context.Context, stop func(), cfg config.Config, logger *slog.Log
 		DB:       db,
 		Name:     system,
 		Owner:    "users",
-		Handlers: replica.UsersHandlers(),
+		Handlers: usersreplica.Handlers(),
 		Broker:   &broker.Runner{URL: cfg.AMQPURL, Name: system + "-from-users", Logger: logger},
 		Logger:   logger,
 		Feed:     &feed.Client{URL: cfg.UsersFeedURL, Token: cfg.UsersFeedToken},
@@ -145,45 +149,17 @@ func serve(ctx context.Context, stop func(), cfg config.Config, logger *slog.Log
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR %q: %w", cfg.HTTPAddr, err)
 	}
-
-	var workers sync.WaitGroup
-	workers.Go(func() { _ = relay.Run(ctx) })
-	workers.Go(func() { _ = users.Run(ctx) })
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
 	logger.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL.String(), "broker", broker.Redact(cfg.AMQPURL))
-
-	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-served:
+	program := serve.Program{
+		Server:   srv,
+		Listener: ln,
+		Workers: []serve.Worker{
+			{Name: "the outbox relay", Run: relay.Run},
+			{Name: "the users consumer", Run: users.Run},
+		},
+		ShutdownTimeout: shutdownTimeout,
+		Logger:          logger,
 	}
-	// From here a second Ctrl-C kills the process at once.
-	stop()
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		serveErr = errors.Join(serveErr, fmt.Errorf("shut down HTTP: %w", err))
-	}
-	stopped := make(chan struct{})
-	go func() { workers.Wait(); close(stopped) }()
-	select {
-	case <-stopped:
-	case <-shutdownCtx.Done():
-		return errors.Join(serveErr, fmt.Errorf("relay and consumer did not stop within %s", shutdownTimeout))
-	}
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return serveErr
-	}
-	logger.Info("stopped")
-	return nil
-}
-
-func newLogger(format string, w io.Writer) *slog.Logger {
-	var h slog.Handler = slog.NewTextHandler(w, nil)
-	if format == "json" {
-		h = slog.NewJSONHandler(w, nil)
-	}
-	return slog.New(h).With("system", system)
+	// Once ctx ends, a second Ctrl-C kills the process at once.
+	return program.Run(ctx, stop)
 }

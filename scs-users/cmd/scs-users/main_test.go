@@ -5,15 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/scs-platform/shared-events/feed"
+	"github.com/scs-platform/shared-events/programtest"
 	"github.com/scs-platform/shared-events/servicetest"
 )
 
@@ -24,33 +23,33 @@ func TestRun(t *testing.T) {
 		"AMQP_URL":     servicetest.AMQPURL(t),
 	})
 
-	status, body := get(t, p.base+"/healthz")
+	status, body := programtest.Get(t, p.Base+"/healthz")
 	if status != http.StatusOK || body != "ok\n" {
 		t.Errorf("GET /healthz = %d %q, want 200 \"ok\\n\"", status, body)
 	}
 	servicetest.Eventually(t, 15*time.Second, "GET /readyz to answer 200", func() bool {
-		status, _ := get(t, p.base+"/readyz")
+		status, _ := programtest.Get(t, p.Base+"/readyz")
 		return status == http.StatusOK
 	})
-	status, body = get(t, p.base+"/users/")
+	status, body = programtest.Get(t, p.Base+"/users/")
 	if status != http.StatusOK || !strings.Contains(body, `data-testid="users-placeholder"`) {
 		t.Errorf("GET /users/ = %d, want 200 with the placeholder; body:\n%s", status, body)
 	}
 	if !strings.Contains(body, `name="viewport"`) || !strings.Contains(body, `href="/chat/"`) || !strings.Contains(body, `href="/cards/"`) {
 		t.Errorf("GET /users/ lacks the layout (viewport, navigation); body:\n%s", body)
 	}
-	status, body = get(t, p.base+"/users/static/site.css")
+	status, body = programtest.Get(t, p.Base+"/users/static/site.css")
 	if status != http.StatusOK || !strings.Contains(body, "--accent") {
 		t.Errorf("GET /users/static/site.css = %d", status)
 	}
-	status, body = get(t, p.base+"/metrics")
+	status, body = programtest.Get(t, p.Base+"/metrics")
 	for _, metric := range []string{"outbox_backlog", "outbox_oldest_unsent_age_seconds", "outbox_published_total",
 		`http_request_duration_seconds_count{method="GET",route="/users/",status="200"}`, "process_start_time_seconds", "go_goroutines"} {
 		if !strings.Contains(body, metric) {
-			t.Errorf("GET /metrics (%d) lacks %s; got:\n%s", status, metric, grep(body, "http_"))
+			t.Errorf("GET /metrics (%d) lacks %s; got:\n%s", status, metric, programtest.Grep(body, "http_"))
 		}
 	}
-	p.stop(t)
+	p.Stop(t, shutdownTimeout)
 }
 
 // TestFeed checks that the event feed wants one of FEED_TOKENS. It needs no
@@ -61,7 +60,7 @@ func TestFeed(t *testing.T) {
 		"AMQP_URL":     "amqp://guest:guest@127.0.0.1:1/",
 		"FEED_TOKENS":  "chat-token, cards-token",
 	})
-	feedURL := p.base + "/users/internal/events/feed"
+	feedURL := p.Base + "/users/internal/events/feed"
 	tests := []struct {
 		name, authorization string
 		want                int
@@ -78,7 +77,7 @@ func TestFeed(t *testing.T) {
 			if tt.authorization != "" {
 				req.Header.Set("Authorization", tt.authorization)
 			}
-			resp, err := noRedirect.Do(req)
+			resp, err := programtest.NoRedirect.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,7 +100,7 @@ func TestFeed(t *testing.T) {
 			}
 		})
 	}
-	p.stop(t)
+	p.Stop(t, shutdownTimeout)
 }
 
 // TestRunWithoutBroker checks that the system serves its pages while RabbitMQ is
@@ -111,20 +110,20 @@ func TestRunWithoutBroker(t *testing.T) {
 		"DATABASE_URL": filepath.Join(t.TempDir(), "users.db"),
 		"AMQP_URL":     "amqp://guest:guest@127.0.0.1:1/",
 	})
-	if status, _ := get(t, p.base+"/healthz"); status != http.StatusOK {
+	if status, _ := programtest.Get(t, p.Base+"/healthz"); status != http.StatusOK {
 		t.Errorf("GET /healthz = %d, want 200", status)
 	}
-	if status, body := get(t, p.base+"/users/"); status != http.StatusOK || !strings.Contains(body, `data-testid="users-placeholder"`) {
+	if status, body := programtest.Get(t, p.Base+"/users/"); status != http.StatusOK || !strings.Contains(body, `data-testid="users-placeholder"`) {
 		t.Errorf("GET /users/ = %d, want 200 with the placeholder", status)
 	}
-	status, body := get(t, p.base+"/readyz")
-	if status != http.StatusServiceUnavailable || !strings.Contains(body, "broker: not connected") {
-		t.Errorf("GET /readyz = %d %q, want 503 naming the broker", status, body)
+	status, body := programtest.Get(t, p.Base+"/readyz")
+	if status != http.StatusServiceUnavailable || !strings.Contains(body, "relay: not connected to the broker") {
+		t.Errorf("GET /readyz = %d %q, want 503 saying the relay cannot reach the broker", status, body)
 	}
 	if strings.Contains(body, "database") || strings.Contains(body, "outbox") {
 		t.Errorf("GET /readyz blames more than the broker: %q", body)
 	}
-	resp, err := noRedirect.Get(p.base + "/users")
+	resp, err := programtest.NoRedirect.Get(p.Base + "/users")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +131,7 @@ func TestRunWithoutBroker(t *testing.T) {
 	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/users/" {
 		t.Errorf("GET /users = %d to %q, want 301 to /users/", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	p.stop(t)
+	p.Stop(t, shutdownTimeout)
 }
 
 func TestConfigErrorsNameTheVariable(t *testing.T) {
@@ -189,116 +188,8 @@ func TestUnknownCommand(t *testing.T) {
 	}
 }
 
-// process is the program started by run in the background.
-type process struct {
-	base   string
-	cancel context.CancelFunc
-	done   chan error
-}
-
 // start runs the program with env on a free port and waits until it answers.
-// Its log is shown if the test fails.
-func start(t *testing.T, env map[string]string) *process {
+func start(t *testing.T, env map[string]string) *programtest.Process {
 	t.Helper()
-	addr := freeAddr(t)
-	env["HTTP_ADDR"] = addr
-	logs := &syncBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("program log:\n%s", logs.String())
-		}
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &process{base: "http://" + addr, cancel: cancel, done: make(chan error, 1)}
-	go func() { p.done <- run(ctx, []string{"scs-users"}, func(k string) string { return env[k] }, logs, logs) }()
-	t.Cleanup(func() {
-		cancel()
-		<-p.done
-	})
-	servicetest.Eventually(t, 10*time.Second, "the program to answer /healthz", func() bool {
-		select {
-		case err := <-p.done:
-			t.Fatalf("run returned early: %v", err)
-		default:
-		}
-		resp, err := http.Get(p.base + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return true
-	})
-	return p
-}
-
-// stop cancels the program's context and checks that it ends cleanly within the
-// shutdown timeout.
-func (p *process) stop(t *testing.T) {
-	t.Helper()
-	p.cancel()
-	select {
-	case err := <-p.done:
-		p.done <- err // for the cleanup
-		if err != nil {
-			t.Errorf("run returned %v after cancellation, want nil", err)
-		}
-	case <-time.After(shutdownTimeout):
-		t.Fatalf("run did not return within %s of cancellation", shutdownTimeout)
-	}
-}
-
-var noRedirect = &http.Client{
-	Timeout:       5 * time.Second,
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-}
-
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := noRedirect.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	return resp.StatusCode, string(b)
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func grep(s, substr string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, substr) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
+	return programtest.Start(t, run, "scs-users", env)
 }

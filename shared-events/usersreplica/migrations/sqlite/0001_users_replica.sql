@@ -1,6 +1,6 @@
--- What scs-cards knows about users, replicated from scs-users' events. A deleted
--- user keeps a row (status 'deleted', no name) so that old statements still
--- resolve and a late event cannot bring the user back.
+-- What a consuming system knows about users, replicated from scs-users' events.
+-- A deleted user keeps a row (status 'deleted', no name) so that old records that
+-- name the user still resolve and a late event cannot bring the user back.
 CREATE TABLE users_replica (
     user_id              TEXT    PRIMARY KEY,
     display_name         TEXT    NOT NULL,

@@ -1,23 +1,40 @@
-// Package replica holds scs-cards' reactions to other systems' events: it keeps
-// the local copy of exactly the scs-users data that cards needs (who a user is,
-// whether their tokens still count, which keys sign them). The consumer in
-// shared-events runs each reaction once per event, in the transaction that also
-// records the event in the inbox, and only for a newer aggregate version.
-package replica
+// Package usersreplica keeps a consuming system's copy of the identity data
+// scs-users publishes: who a user is, whether their tokens still count, and which
+// keys sign them. Every system that verifies scs-users' tokens needs exactly this
+// copy, so it is part of the contract's replication, not any system's business
+// logic; a system's own reactions to users' events live in that system.
+//
+// The consumer in shared-events runs each reaction once per event, in the
+// transaction that also records the event in the inbox, and only for a newer
+// aggregate version.
+package usersreplica
 
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"fmt"
 	"time"
 
 	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/consumer"
 	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/sqldb"
 )
 
-// UsersHandlers are cards' reactions to scs-users' events, by type.
-func UsersHandlers() map[string]consumer.Handler {
+//go:embed migrations
+var migrations embed.FS
+
+// Migrate creates or upgrades the users_replica, revoked_sessions and
+// signing_keys tables in db. They are versioned under their own component name,
+// apart from the consuming system's own schema.
+func Migrate(ctx context.Context, db *sqldb.DB) error {
+	return db.Migrate(ctx, "usersreplica", migrations, "migrations")
+}
+
+// Handlers are the reactions to scs-users' events, by type, for a
+// consumer.Consumer whose Owner is "users".
+func Handlers() map[string]consumer.Handler {
 	return map[string]consumer.Handler{
 		contracts.TypeUserRegisteredV1:      userRegistered,
 		contracts.TypeUserUpdatedV1:         userUpdated,
@@ -47,7 +64,8 @@ func userUpdated(ctx context.Context, tx *sql.Tx, ev cloudevent.Event) error {
 }
 
 // userDeleted forgets the user's name but keeps the row, so that a token of the
-// deleted user is refused and old statements still resolve.
+// deleted user is refused and the consumer's old records that name the user
+// still resolve.
 func userDeleted(ctx context.Context, tx *sql.Tx, ev cloudevent.Event) error {
 	p, err := contracts.Decode[contracts.UserDeletedV1](ev)
 	if err != nil {
@@ -67,7 +85,7 @@ func upsertUser(ctx context.Context, tx *sql.Tx, u contracts.UserSnapshot) error
 			status = excluded.status, tokens_valid_after_us = excluded.tokens_valid_after_us`,
 		u.UserID, u.DisplayName, string(u.Role), string(u.Status), micros(u.TokensValidAfter))
 	if err != nil {
-		return fmt.Errorf("replica: upsert user %s: %w", u.UserID, err)
+		return fmt.Errorf("usersreplica: upsert user %s: %w", u.UserID, err)
 	}
 	return nil
 }
@@ -82,7 +100,7 @@ func sessionRevoked(ctx context.Context, tx *sql.Tx, ev cloudevent.Event) error 
 	_, err = tx.ExecContext(ctx, `INSERT INTO revoked_sessions (session_id, user_id, revoked_at_us) VALUES ($1, $2, $3)
 		ON CONFLICT (session_id) DO NOTHING`, p.SessionID, p.UserID, micros(p.RevokedAt))
 	if err != nil {
-		return fmt.Errorf("replica: revoke session %s: %w", p.SessionID, err)
+		return fmt.Errorf("usersreplica: revoke session %s: %w", p.SessionID, err)
 	}
 	return nil
 }
@@ -99,7 +117,7 @@ func signingKeyPublished(ctx context.Context, tx *sql.Tx, ev cloudevent.Event) e
 			not_before_us = excluded.not_before_us, not_after_us = excluded.not_after_us`,
 		p.KeyID, p.Algorithm, p.PublicKey, micros(p.NotBefore), micros(p.NotAfter))
 	if err != nil {
-		return fmt.Errorf("replica: store signing key %s: %w", p.KeyID, err)
+		return fmt.Errorf("usersreplica: store signing key %s: %w", p.KeyID, err)
 	}
 	return nil
 }

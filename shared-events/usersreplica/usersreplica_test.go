@@ -1,4 +1,4 @@
-package replica_test
+package usersreplica_test
 
 import (
 	"context"
@@ -9,9 +9,7 @@ import (
 	"github.com/scs-platform/shared-events/consumer"
 	"github.com/scs-platform/shared-events/contracts"
 	"github.com/scs-platform/shared-events/servicetest"
-
-	"github.com/scs-platform/scs-cards/internal/migrations"
-	"github.com/scs-platform/scs-cards/internal/replica"
+	"github.com/scs-platform/shared-events/usersreplica"
 )
 
 const (
@@ -34,10 +32,10 @@ func TestUsersReplica(t *testing.T) {
 			if err := consumer.Migrate(ctx, db); err != nil {
 				t.Fatal(err)
 			}
-			if err := db.Migrate(ctx, "cards", migrations.FS, "."); err != nil {
+			if err := usersreplica.Migrate(ctx, db); err != nil {
 				t.Fatal(err)
 			}
-			c := &consumer.Consumer{DB: db, Name: "cards", Owner: "users", Handlers: replica.UsersHandlers()}
+			c := &consumer.Consumer{DB: db, Name: "test", Owner: "users", Handlers: usersreplica.Handlers()}
 			apply := func(p contracts.Payload, version int64) {
 				t.Helper()
 				ev, err := contracts.NewEvent(p, version)
@@ -120,10 +118,10 @@ func TestUsersReplicaRefusesBadData(t *testing.T) {
 	if err := consumer.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Migrate(ctx, "cards", migrations.FS, "."); err != nil {
+	if err := usersreplica.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	c := &consumer.Consumer{DB: db, Name: "cards", Owner: "users", Handlers: replica.UsersHandlers()}
+	c := &consumer.Consumer{DB: db, Name: "test", Owner: "users", Handlers: usersreplica.Handlers()}
 	ev, err := cloudevent.New("/scs-users", contracts.TypeUserRegisteredV1, userID, 1, map[string]string{"user_id": userID})
 	if err != nil {
 		t.Fatal(err)

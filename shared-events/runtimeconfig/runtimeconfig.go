@@ -1,0 +1,204 @@
+// Package runtimeconfig reads the part of a system's configuration that every
+// system of the platform shares: where it listens, its database, its broker, the
+// public URL and the log format. A system's own config package embeds Base and
+// reads its own variables through the same Parser, so that every bad value, the
+// shared ones and the system's own, is reported together in one Error.
+//
+// Configuration is read once, at start-up, through an injected getenv, and a bad
+// value is refused with a message that names the variable.
+package runtimeconfig
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Base is the configuration every system reads from its environment.
+type Base struct {
+	// HTTPAddr is where the system listens (HTTP_ADDR).
+	HTTPAddr string
+	// DatabaseURL selects the database (DATABASE_URL): a SQLite file path, or a
+	// postgres:// URL. It may hold a password.
+	DatabaseURL string
+	// AMQPURL is the RabbitMQ broker (AMQP_URL). It may hold a password.
+	AMQPURL string
+	// PublicURL is the front door's base URL as the browser sees it (PUBLIC_URL),
+	// without a trailing slash.
+	PublicURL *url.URL
+	// LogFormat is "text" or "json" (LOG_FORMAT).
+	LogFormat string
+}
+
+// NewLogger returns the logger LOG_FORMAT asks for, writing to w.
+func (b Base) NewLogger(w io.Writer) *slog.Logger {
+	if b.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// Defaults for a development machine that all systems share.
+const (
+	DefaultAMQPURL   = "amqp://guest:guest@localhost:5672/"
+	DefaultPublicURL = "http://localhost:8080"
+	DefaultLogFormat = "text"
+)
+
+// Defaults are the values of Base that differ from system to system on a
+// development machine.
+type Defaults struct {
+	// HTTPAddr is the system's own port, such as ":8082".
+	HTTPAddr string
+	// DatabaseURL is the system's own SQLite file, such as "data/chat.db".
+	DatabaseURL string
+}
+
+// Error lists every variable that has a bad value.
+type Error struct {
+	Problems []string
+}
+
+func (e *Error) Error() string {
+	return "configuration: " + strings.Join(e.Problems, "; ")
+}
+
+// Parser reads variables through getenv and collects one problem per bad
+// variable, so that a start-up reports all of them at once. Values that may hold
+// a password are shown redacted.
+type Parser struct {
+	getenv   func(string) string
+	problems []string
+}
+
+// NewParser returns a Parser that reads through getenv (os.Getenv in
+// production).
+func NewParser(getenv func(string) string) *Parser {
+	return &Parser{getenv: getenv}
+}
+
+// Err returns an *Error with every problem found so far, or nil.
+func (p *Parser) Err() error {
+	if len(p.problems) == 0 {
+		return nil
+	}
+	return &Error{Problems: p.problems}
+}
+
+// Get returns the variable name, trimmed; an unset or empty variable takes def.
+func (p *Parser) Get(name, def string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+// Add records that variable name has the bad value v for reason. v must not
+// hold a secret.
+func (p *Parser) Add(name, v, reason string) {
+	p.problems = append(p.problems, fmt.Sprintf("%s %q %s", name, v, reason))
+}
+
+// Base reads and validates HTTP_ADDR, DATABASE_URL, AMQP_URL, PUBLIC_URL and
+// LOG_FORMAT.
+func (p *Parser) Base(d Defaults) Base {
+	b := Base{
+		HTTPAddr:    p.Addr("HTTP_ADDR", p.Get("HTTP_ADDR", d.HTTPAddr), d.HTTPAddr),
+		DatabaseURL: p.Database("DATABASE_URL", p.Get("DATABASE_URL", d.DatabaseURL)),
+		AMQPURL:     p.AMQP("AMQP_URL", p.Get("AMQP_URL", DefaultAMQPURL)),
+		PublicURL:   p.HTTPURL("PUBLIC_URL", p.Get("PUBLIC_URL", DefaultPublicURL)),
+		LogFormat:   p.OneOf("LOG_FORMAT", p.Get("LOG_FORMAT", DefaultLogFormat), "text", "json"),
+	}
+	if b.PublicURL != nil {
+		b.PublicURL.Path = strings.TrimSuffix(b.PublicURL.Path, "/")
+	}
+	return b
+}
+
+// Addr checks that v is a listen address; example, such as ":8082", shows the
+// right form in the message.
+func (p *Parser) Addr(name, v, example string) string {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		_, examplePort, _ := net.SplitHostPort(example)
+		p.Add(name, v, fmt.Sprintf(`is not a listen address such as %q or "127.0.0.1:%s"`, example, examplePort))
+		return v
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		p.Add(name, v, "has no port number from 0 to 65535")
+	}
+	return v
+}
+
+// Database checks that v is a postgres:// URL or a SQLite file path without
+// options.
+func (p *Parser) Database(name, v string) string {
+	scheme, _, hasScheme := strings.Cut(v, "://")
+	switch {
+	case scheme == "postgres" || scheme == "postgresql":
+		u, err := url.Parse(v)
+		if err != nil || u.Host == "" {
+			p.Add(name, redact(v), "is not a valid postgres:// URL with a host")
+		}
+	case hasScheme && scheme != "sqlite" && scheme != "file":
+		p.Add(name, redact(v), "is neither a postgres:// URL nor a SQLite file path")
+	case strings.Contains(v, "?"):
+		p.Add(name, v, "must not carry SQLite options: the system sets them itself")
+	}
+	return v
+}
+
+// AMQP checks that v is an amqp:// or amqps:// URL with a host.
+func (p *Parser) AMQP(name, v string) string {
+	u, err := url.Parse(v)
+	switch {
+	case err != nil:
+		p.Add(name, "(unparseable)", "is not a valid URL")
+	case u.Scheme != "amqp" && u.Scheme != "amqps":
+		p.Add(name, u.Redacted(), "must start with amqp:// or amqps://")
+	case u.Host == "":
+		p.Add(name, u.Redacted(), "names no host")
+	}
+	return v
+}
+
+// HTTPURL checks that v is an absolute http:// or https:// URL without
+// credentials, and returns it parsed (nil if it is not).
+func (p *Parser) HTTPURL(name, v string) *url.URL {
+	u, err := url.Parse(v)
+	switch {
+	case err != nil:
+		p.Add(name, v, "is not a valid URL")
+		return nil
+	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
+		p.Add(name, u.Redacted(), "must be an absolute http:// or https:// URL")
+		return nil
+	case u.User != nil:
+		p.Add(name, u.Redacted(), "must not carry a user name or password")
+		return nil
+	}
+	return u
+}
+
+// OneOf checks that v is one of allowed.
+func (p *Parser) OneOf(name, v string, allowed ...string) string {
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	p.Add(name, v, "must be one of "+strings.Join(allowed, ", "))
+	return v
+}
+
+func redact(v string) string {
+	u, err := url.Parse(v)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}
