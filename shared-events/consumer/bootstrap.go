@@ -3,14 +3,22 @@ package consumer
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/scs-platform/shared-events/cloudevent"
 )
 
 // bootstrap brings an empty replica up to date from the owner's feed. It pages
 // through the owner's event history with the same inbox and version checks as the
 // queue, so the events that also wait in the queue change nothing when they come.
-func (c *Consumer) bootstrap(ctx context.Context) error {
+//
+// An event of the history that the handler keeps refusing is dead-lettered like
+// one from the queue, so that one bad event cannot hold the whole replica back.
+func (c *Consumer) bootstrap(ctx context.Context, dl *amqp.Channel) error {
 	started := time.Now()
 	var after, applied int64
 	c.Logger.Info("bootstrap from feed: starting", "owner", c.Owner)
@@ -31,7 +39,15 @@ func (c *Consumer) bootstrap(ctx context.Context) error {
 		}
 		if len(wanted) > 0 {
 			if _, err := c.applyBatch(ctx, wanted); err != nil {
-				return fmt.Errorf("consumer: bootstrap: %w", err)
+				var he *HandlerError
+				if !errors.As(err, &he) {
+					return fmt.Errorf("consumer: bootstrap: %w", err)
+				}
+				for _, ev := range wanted {
+					if err := c.applyWithRetry(ctx, dl, asDelivery(ev), ev); err != nil {
+						return fmt.Errorf("consumer: bootstrap: %w", err)
+					}
+				}
 			}
 		}
 		applied += int64(len(wanted))
@@ -51,4 +67,17 @@ func (c *Consumer) bootstrap(ctx context.Context) error {
 	}
 	c.Logger.Info("bootstrap from feed: done", "owner", c.Owner, "sequence", after, "events_applied", applied, "took", time.Since(started).Round(time.Millisecond))
 	return nil
+}
+
+// asDelivery dresses an event read from the feed as the message the relay would
+// have published, so that it can be dead-lettered (and replayed) like one.
+func asDelivery(ev cloudevent.Event) amqp.Delivery {
+	body, _ := ev.MarshalJSON() // decoded from the feed, so it encodes
+	return amqp.Delivery{
+		ContentType: cloudevent.ContentType,
+		MessageId:   ev.ID,
+		Type:        ev.Type,
+		Timestamp:   ev.Time,
+		Body:        body,
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/scs-platform/shared-events/feed"
 	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/topology"
 )
 
 func TestEmptyReplicaBootstrapsFromTheFeedWhileEventsKeepArriving(t *testing.T) {
@@ -67,4 +68,26 @@ func TestFeedRefusesCallersWithoutTheToken(t *testing.T) {
 			t.Errorf("token %q read the feed", token)
 		}
 	}
+}
+
+func TestAPoisonEventInTheFeedIsDeadLetteredAndTheRestCatchesUp(t *testing.T) {
+	w := newWorld(t, servicetest.SQLite)
+	w.changeMany(50, 5)
+	must(t, w.change(context.Background(), "thing-poison"))
+	w.changeMany(50, 5)
+
+	srv := httptest.NewServer(feed.Handler(w.outbox, w.logger, "secret"))
+	t.Cleanup(srv.Close)
+	c := w.newConsumer()
+	c.Feed = &feed.Client{URL: srv.URL, Token: "secret", Limit: 20}
+	w.broken.Store("thing-poison")
+	start(t, c.Run)
+
+	dlq := topology.DeadLetterQueue(c.Queue().Name())
+	servicetest.Eventually(t, 20*time.Second, "the poison dead-lettered and the rest applied", func() bool {
+		return w.queueDepth(dlq) == 1 && len(things(t, w.replica)) == 5
+	})
+	w.broken.Store("")
+	replay(t, dlq, c.Queue().Name())
+	w.converged(20 * time.Second)
 }

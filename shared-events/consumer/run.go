@@ -39,17 +39,6 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection) error {
 	if err := q.Declare(ch); err != nil {
 		return err
 	}
-	if c.Feed != nil {
-		done, err := c.Bootstrapped(ctx)
-		if err != nil {
-			return err
-		}
-		if !done {
-			if err := c.bootstrap(ctx); err != nil {
-				return err
-			}
-		}
-	}
 	dl, err := conn.Channel()
 	if err != nil {
 		return fmt.Errorf("consumer: open dead-letter channel: %w", err)
@@ -60,6 +49,17 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection) error {
 	// Dead letters are published mandatory: if the dead-letter queue is gone, the
 	// broker returns the message (before confirming it) instead of dropping it.
 	c.returns = dl.NotifyReturn(make(chan amqp.Return, 1))
+	if c.Feed != nil {
+		done, err := c.Bootstrapped(ctx)
+		if err != nil {
+			return err
+		}
+		if !done {
+			if err := c.bootstrap(ctx, dl); err != nil {
+				return err
+			}
+		}
+	}
 	if err := ch.Qos(c.Prefetch, 0, false); err != nil {
 		return fmt.Errorf("consumer: qos: %w", err)
 	}
