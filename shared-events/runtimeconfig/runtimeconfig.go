@@ -32,6 +32,9 @@ type Base struct {
 	PublicURL *url.URL
 	// LogFormat is "text" or "json" (LOG_FORMAT).
 	LogFormat string
+	// AMQPPrefetch is how many unacknowledged events the broker hands each
+	// consumer at once (AMQP_PREFETCH, 1 to 1000).
+	AMQPPrefetch int
 }
 
 // NewLogger returns the logger LOG_FORMAT asks for, writing to w.
@@ -47,6 +50,7 @@ const (
 	DefaultAMQPURL   = "amqp://guest:guest@localhost:5672/"
 	DefaultPublicURL = "http://localhost:8080"
 	DefaultLogFormat = "text"
+	DefaultPrefetch  = 200
 )
 
 // Defaults are the values of Base that differ from system to system on a
@@ -103,8 +107,8 @@ func (p *Parser) Add(name, v, reason string) {
 	p.problems = append(p.problems, fmt.Sprintf("%s %q %s", name, v, reason))
 }
 
-// Base reads and validates HTTP_ADDR, DATABASE_URL, AMQP_URL, PUBLIC_URL and
-// LOG_FORMAT.
+// Base reads and validates HTTP_ADDR, DATABASE_URL, AMQP_URL, PUBLIC_URL,
+// LOG_FORMAT and AMQP_PREFETCH.
 func (p *Parser) Base(d Defaults) Base {
 	b := Base{
 		HTTPAddr:    p.Addr("HTTP_ADDR", p.Get("HTTP_ADDR", d.HTTPAddr), d.HTTPAddr),
@@ -113,6 +117,7 @@ func (p *Parser) Base(d Defaults) Base {
 		PublicURL:   p.HTTPURL("PUBLIC_URL", p.Get("PUBLIC_URL", DefaultPublicURL)),
 		LogFormat:   p.OneOf("LOG_FORMAT", p.Get("LOG_FORMAT", DefaultLogFormat), "text", "json"),
 	}
+	b.AMQPPrefetch = p.Int("AMQP_PREFETCH", p.Get("AMQP_PREFETCH", strconv.Itoa(DefaultPrefetch)), 1, 1000)
 	if b.PublicURL != nil {
 		b.PublicURL.Path = strings.TrimSuffix(b.PublicURL.Path, "/")
 	}
@@ -182,6 +187,15 @@ func (p *Parser) HTTPURL(name, v string) *url.URL {
 		return nil
 	}
 	return u
+}
+
+// Int checks that v is a whole number from lo to hi and returns it.
+func (p *Parser) Int(name, v string, lo, hi int) int {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		p.Add(name, v, fmt.Sprintf("must be a whole number from %d to %d", lo, hi))
+	}
+	return n
 }
 
 // OneOf checks that v is one of allowed.

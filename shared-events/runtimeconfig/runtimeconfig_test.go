@@ -53,6 +53,8 @@ func TestBaseErrorsNameTheVariable(t *testing.T) {
 		{"http addr no port", "HTTP_ADDR", "localhost"},
 		{"http addr bad port", "HTTP_ADDR", ":99999"},
 		{"log format", "LOG_FORMAT", "xml"},
+		{"prefetch zero", "AMQP_PREFETCH", "0"},
+		{"prefetch not a number", "AMQP_PREFETCH", "lots"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -129,6 +129,7 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 		Broker:   &broker.Runner{URL: cfg.AMQPURL, Name: system + "-from-users", Logger: logger},
 		Logger:   logger,
 		Feed:     &feed.Client{URL: cfg.UsersFeedURL, Token: cfg.UsersFeedToken},
+		Prefetch: cfg.AMQPPrefetch,
 	}
 	durations := health.NewRequestDurations(web.RoutePattern)
 	registry, err := health.NewRegistry(events, relay, users, durations)
