@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/scs-platform/shared-events/cloudevent"
@@ -32,6 +33,27 @@ const notifyChannel = "scs_outbox"
 type Outbox struct {
 	db   *sqldb.DB
 	wake chan struct{}
+
+	// insert is prepared once: database/sql keeps it prepared per connection and
+	// hands a transaction the copy of its connection, which spares SQLite from
+	// parsing the INSERT for every event.
+	insertMu sync.Mutex
+	insert   *sql.Stmt
+}
+
+func (o *Outbox) insertStmt(ctx context.Context) (*sql.Stmt, error) {
+	o.insertMu.Lock()
+	defer o.insertMu.Unlock()
+	if o.insert == nil {
+		st, err := o.db.PrepareContext(ctx, `INSERT INTO outbox
+			(event_id, source, type, subject, occurred_at_us, aggregate_version, traceparent, data)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`)
+		if err != nil {
+			return nil, fmt.Errorf("outbox: prepare insert: %w", err)
+		}
+		o.insert = st
+	}
+	return o.insert, nil
 }
 
 // New returns the outbox in db and registers a commit hook on db, so that the local
@@ -73,13 +95,16 @@ func (o *Outbox) Append(ctx context.Context, tx *sql.Tx, events ...cloudevent.Ev
 			return fmt.Errorf("outbox: lock: %w", err)
 		}
 	}
+	insert, err := o.insertStmt(ctx)
+	if err != nil {
+		return err
+	}
+	insert = tx.StmtContext(ctx, insert)
 	for _, ev := range events {
-		if _, err := ev.MarshalJSON(); err != nil {
+		if err := ev.Validate(); err != nil {
 			return fmt.Errorf("outbox: refuse %s: %w", ev.Type, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox
-			(event_id, source, type, subject, occurred_at_us, aggregate_version, traceparent, data)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		if _, err := insert.ExecContext(ctx,
 			ev.ID, ev.Source, ev.Type, ev.Subject, ev.Time.UnixMicro(), ev.AggregateVersion, ev.TraceParent, string(ev.Data)); err != nil {
 			return fmt.Errorf("outbox: append %s: %w", ev.Type, err)
 		}

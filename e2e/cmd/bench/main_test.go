@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/scs-platform/shared-events/servicetest"
+)
+
+// TestRun runs the whole program on a small scale against the local broker and
+// checks the report it writes and that it removes what it declared.
+func TestRun(t *testing.T) {
+	amqpURL := servicetest.AMQPURL(t)
+	out := filepath.Join(t.TempDir(), "BENCHMARKS.md")
+	var stdout, stderr bytes.Buffer
+	getenv := func(name string) string {
+		if name == "AMQP_URL" {
+			return amqpURL
+		}
+		return ""
+	}
+	args := []string{"-n", "300", "-warmup", "20", "-batch", "5", "-rate", "200", "-lag-duration", "500ms", "-out", out}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := run(ctx, args, getenv, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	if stderr.Len() > 0 {
+		t.Errorf("stderr is not empty:\n%s", stderr.String())
+	}
+	for _, want := range []string{"(a) raw broker", "(b) ours, 1 event per transaction", "(b) ours, 5 events per transaction", "b/a = "} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
+		}
+	}
+
+	body, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := string(body)
+	for _, want := range []string{
+		"# Benchmarks\n",
+		"- Command: `cd e2e && go run ./cmd/bench -n 300 ",
+		"- Machine: ",
+		"- RabbitMQ: RabbitMQ 3.",
+		"- SQLite: SQLite 3.",
+		"\n## Replication: ours vs the raw broker\n",
+		"| events/s (b) / (a) ≥ 60% | ",
+		"| lag p50 (b) − p50 (a) ≤ 5.00 ms | ",
+		"| (a) raw broker | ",
+		"| (b) ours, 1 event per transaction | ",
+		"| (b) ours, 5 events per transaction | ",
+		"- Lag: 100 events paced by a ticker at 200/s",
+	} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+
+	owner := regexp.MustCompile(`owner (bench[a-z0-9]+);`).FindStringSubmatch(stdout.String())
+	if owner == nil {
+		t.Fatalf("stdout names no owner:\n%s", stdout.String())
+	}
+	conn := servicetest.AMQP(t)
+	for _, probe := range []func(ch *amqp.Channel) error{
+		func(ch *amqp.Channel) error {
+			return ch.ExchangeDeclarePassive(owner[1]+".events", "topic", true, false, false, false, nil)
+		},
+		func(ch *amqp.Channel) error {
+			_, err := ch.QueueDeclarePassive("benchraw"+strings.TrimPrefix(owner[1], "bench")+".from-"+owner[1], true, false, false, false, nil)
+			return err
+		},
+		func(ch *amqp.Channel) error {
+			_, err := ch.QueueDeclarePassive("benchreplica"+strings.TrimPrefix(owner[1], "bench")+".from-"+owner[1], true, false, false, false, nil)
+			return err
+		},
+	} {
+		ch, err := conn.Channel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := probe(ch); err == nil {
+			t.Errorf("the run left its exchange or a queue behind (owner %s)", owner[1])
+			ch.Close()
+		}
+	}
+}
+
+func TestParseConfig(t *testing.T) {
+	env := func(vars map[string]string) func(string) string {
+		return func(name string) string { return vars[name] }
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string
+		check   func(t *testing.T, cfg config)
+	}{
+		{name: "defaults", check: func(t *testing.T, cfg config) {
+			if cfg.AMQPURL != defaultAMQPURL || cfg.Events != 20000 || cfg.Rate != 500 || cfg.LagDuration != 10*time.Second ||
+				cfg.Window != 256 || cfg.Prefetch != 200 || cfg.Out != "../BENCHMARKS.md" || cfg.BatchSize != 10 {
+				t.Errorf("defaults = %+v", cfg)
+			}
+			if got := cfg.lagEvents(); got != 5000 {
+				t.Errorf("lagEvents = %d, want 5000", got)
+			}
+		}},
+		{name: "environment", env: map[string]string{"AMQP_URL": "amqp://u:p@broker:5672/", "POSTGRES_URL": "postgres://db/x"},
+			check: func(t *testing.T, cfg config) {
+				if cfg.AMQPURL != "amqp://u:p@broker:5672/" || cfg.PostgresURL != "postgres://db/x" {
+					t.Errorf("cfg = %+v", cfg)
+				}
+			}},
+		{name: "flag beats environment", args: []string{"-amqp-url", "amqp://flag/"}, env: map[string]string{"AMQP_URL": "amqp://env/"},
+			check: func(t *testing.T, cfg config) {
+				if cfg.AMQPURL != "amqp://flag/" {
+					t.Errorf("AMQPURL = %q", cfg.AMQPURL)
+				}
+			}},
+		{name: "bad broker URL", env: map[string]string{"AMQP_URL": "http://broker"}, wantErr: "AMQP_URL"},
+		{name: "zero events", args: []string{"-n", "0"}, wantErr: "-n must be positive"},
+		{name: "zero rate", args: []string{"-rate", "0"}, wantErr: "-rate must be"},
+		{name: "short lag run", args: []string{"-lag-duration", "1ms"}, wantErr: "-lag-duration"},
+		{name: "stray argument", args: []string{"now"}, wantErr: "unexpected arguments: now"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := parseConfig(tt.args, env(tt.env), &bytes.Buffer{})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one mentioning %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, cfg)
+		})
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var sorted []time.Duration
+	for i := 1; i <= 100; i++ {
+		sorted = append(sorted, time.Duration(i)*time.Millisecond)
+	}
+	tests := []struct {
+		name   string
+		sorted []time.Duration
+		p      int
+		want   time.Duration
+	}{
+		{"median of 100", sorted, 50, 50 * time.Millisecond},
+		{"p99 of 100", sorted, 99, 99 * time.Millisecond},
+		{"p100 of 100", sorted, 100, 100 * time.Millisecond},
+		{"median of 1", sorted[:1], 50, time.Millisecond},
+		{"p99 of 3", sorted[:3], 99, 3 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := percentile(tt.sorted, tt.p); got != tt.want {
+				t.Errorf("percentile(%d) = %s, want %s", tt.p, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPaceKeepsTheRate(t *testing.T) {
+	const rate, total = 1000, 300
+	start := time.Now()
+	var times []time.Duration
+	err := pace(context.Background(), rate, total, func(i int) error {
+		if i != len(times) {
+			t.Fatalf("send(%d) after %d sends", i, len(times))
+		}
+		times = append(times, time.Since(start))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(times) != total {
+		t.Fatalf("sent %d, want %d", len(times), total)
+	}
+	// Event i is due at i ms; it may go late, never early.
+	for i, at := range times {
+		if due := time.Duration(i) * time.Millisecond; at < due {
+			t.Fatalf("event %d went at %s, before it was due at %s", i, at, due)
+		}
+	}
+	if took := times[total-1]; took > 600*time.Millisecond {
+		t.Errorf("%d events at %d/s took %s", total, rate, took)
+	}
+}
+
+func TestTrackerCountsBatchesAndTimesOut(t *testing.T) {
+	tr := newTracker(newClock())
+	tr.expect(3, true)
+	tr.arrived(int64(5*time.Millisecond), int64(time.Millisecond), int64(2*time.Millisecond))
+	tr.arrived(int64(9*time.Millisecond), int64(8*time.Millisecond))
+	lastAt, lags, err := tr.wait(context.Background(), time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lastAt != int64(9*time.Millisecond) {
+		t.Errorf("lastAt = %d", lastAt)
+	}
+	want := []time.Duration{4 * time.Millisecond, 3 * time.Millisecond, time.Millisecond}
+	if len(lags) != len(want) {
+		t.Fatalf("lags = %v, want %v", lags, want)
+	}
+	for i := range want {
+		if lags[i] != want[i] {
+			t.Errorf("lags = %v, want %v", lags, want)
+		}
+	}
+
+	tr.expect(2, false)
+	tr.arrived(1, 0)
+	if _, _, err := tr.wait(context.Background(), 20*time.Millisecond, nil); err == nil || !strings.Contains(err.Error(), "only 1 of 2") {
+		t.Errorf("err = %v, want a timeout naming 1 of 2", err)
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for in, want := range map[float64]string{0: "0", 999.6: "1,000", 12345.4: "12,345", 1234567: "1,234,567"} {
+		if got := thousands(in); got != want {
+			t.Errorf("thousands(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestRenderBenchmarksKeepsEverySection(t *testing.T) {
+	info := runInfo{Date: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Command: "make bench", Took: 61 * time.Second,
+		Machine: machine{CPUs: 2, CPUModel: "AMD EPYC", Memory: "23.5 GiB", OS: "linux/amd64", Load: "0.50", Go: "go1.26.0",
+			RabbitMQ: "RabbitMQ 3.10.8", SQLite: "SQLite 3.50.0", Postgres: "PostgreSQL 15.2"}}
+	got := renderBenchmarks(info, []section{{"One", "first\n"}, {"Two", "second\n"}})
+	for _, want := range []string{
+		"- Command: `make bench` (the run took 1m1s)\n",
+		"- Date: 2026-01-02 03:04 UTC\n",
+		"- Machine: 2 CPUs (nproc), AMD EPYC, 23.5 GiB memory, linux/amd64; load average 0.50 at the start\n",
+		"\n## One\n\nfirst\n\n## Two\n\nsecond\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+}
