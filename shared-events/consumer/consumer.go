@@ -12,7 +12,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -50,6 +49,10 @@ const (
 	Applied   Outcome = "applied"
 	Duplicate Outcome = "duplicate" // the event id is in the inbox
 	Stale     Outcome = "stale"     // the replica holds this aggregate version or a newer one
+	// Ignored is an event of a type the consumer has no handler for: a type it
+	// was bound to by an earlier release (say, v1 after moving to v2). It is
+	// acknowledged and counted, not dead-lettered: nothing is wrong with it.
+	Ignored Outcome = "ignored"
 )
 
 // Consumer reads one owner's events from its queue into the local database.
@@ -173,8 +176,9 @@ func (c *Consumer) observe(ev cloudevent.Event, out Outcome) {
 }
 
 // HandlerError is an error of the handler itself, as opposed to one of the
-// database: the former is retried and dead-lettered, the latter ends the session
-// (the database may be down; dead-lettering everything would be wrong).
+// database: the former is retried and then dead-lettered, the latter is retried
+// until the database takes the batch (dead-lettering everything while a database
+// is down would be wrong).
 type HandlerError struct {
 	Type string
 	Err  error
@@ -182,9 +186,6 @@ type HandlerError struct {
 
 func (e *HandlerError) Error() string { return fmt.Sprintf("handler for %s: %v", e.Type, e.Err) }
 func (e *HandlerError) Unwrap() error { return e.Err }
-
-// errNoHandler is the reason for an event of a type the consumer does not handle.
-var errNoHandler = errors.New("no handler for this type")
 
 // statements are the consumer's own statements, prepared once per transaction:
 // the SQLite driver parses a statement anew on every ExecContext, and with one
@@ -218,7 +219,7 @@ func (st statements) close() {
 func (c *Consumer) applyInTx(ctx context.Context, tx *sql.Tx, st statements, ev cloudevent.Event) (Outcome, error) {
 	handler, ok := c.Handlers[ev.Type]
 	if !ok {
-		return "", &HandlerError{Type: ev.Type, Err: errNoHandler}
+		return Ignored, nil
 	}
 	res, err := st.inbox.ExecContext(ctx, ev.ID, c.queue, time.Now().UnixMicro())
 	if err != nil {

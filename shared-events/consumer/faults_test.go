@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/scs-platform/shared-events/consumer"
@@ -248,4 +249,47 @@ func TestTwoRelaysOnOnePostgresNeverPublishTheSameRow(t *testing.T) {
 	servicetest.Eventually(t, 10*time.Second, "every row marked sent", func() bool {
 		return count(t, w.src, `SELECT count(*) FROM outbox WHERE sent_at_us IS NULL`) == 0
 	})
+}
+
+func TestADatabaseThatRefusesWritesDeadLettersNothing(t *testing.T) {
+	w := newWorld(t, servicetest.SQLite)
+	// The replica's database refuses writes to the inbox while the switch is on,
+	// as a database does while read-only or out of disk.
+	_, err := w.replica.Exec(`CREATE TABLE switch (refuse INTEGER NOT NULL);
+		INSERT INTO switch VALUES (1);
+		CREATE TRIGGER refuse_inbox BEFORE INSERT ON inbox WHEN (SELECT refuse FROM switch) = 1
+		BEGIN SELECT RAISE(ABORT, 'the disk is full'); END;`)
+	must(t, err)
+	c := w.newConsumer()
+	// A low delivery limit: had the consumer given the deliveries back to the
+	// broker at every failure, the broker would dead-letter them at once.
+	c.DeliveryLimit = 2
+	w.declare(c)
+	start(t, c.Run)
+	start(t, w.newRelay("a").Run)
+	w.changeMany(40, 4)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	servicetest.Eventually(t, 20*time.Second, "several retries of the refused batch", func() bool {
+		return metricValue(t, reg, "consumer_database_retries_total") >= 4
+	})
+	_, err = w.replica.Exec(`UPDATE switch SET refuse = 0`)
+	must(t, err)
+	w.converged(20 * time.Second)
+	if n := w.queueDepth(topology.DeadLetterQueue(c.Queue().Name())); n != 0 {
+		t.Errorf("%d events were dead-lettered while the database refused writes", n)
+	}
+}
+
+func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	must(t, err)
+	for _, f := range families {
+		if f.GetName() == name && len(f.GetMetric()) > 0 {
+			return f.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	return 0
 }

@@ -7,6 +7,9 @@ type metrics struct {
 	lag          prometheus.Histogram
 	redeliveries prometheus.Counter
 	deadLetters  *prometheus.CounterVec
+	// databaseRetries counts batches the replica's database refused and the
+	// consumer retried in place.
+	databaseRetries prometheus.Counter
 }
 
 func newMetrics(queue string) metrics {
@@ -27,6 +30,9 @@ func newMetrics(queue string) metrics {
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "consumer_dead_letters_total", Help: "Events sent to the dead-letter queue, by reason.", ConstLabels: labels,
 		}, []string{"reason"}),
+		databaseRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "consumer_database_retries_total", Help: "Batches the replica's database refused, retried in place.", ConstLabels: labels,
+		}),
 	}
 }
 
@@ -35,6 +41,7 @@ func (m metrics) describe(ch chan<- *prometheus.Desc) {
 	m.lag.Describe(ch)
 	m.redeliveries.Describe(ch)
 	m.deadLetters.Describe(ch)
+	m.databaseRetries.Describe(ch)
 }
 
 func (m metrics) collect(ch chan<- prometheus.Metric) {
@@ -42,4 +49,5 @@ func (m metrics) collect(ch chan<- prometheus.Metric) {
 	m.lag.Collect(ch)
 	m.redeliveries.Collect(ch)
 	m.deadLetters.Collect(ch)
+	m.databaseRetries.Collect(ch)
 }

@@ -80,6 +80,7 @@ func TestApplyOutcomes(t *testing.T) {
 				{"v1 late", v1, consumer.Stale},
 				{"v1 again", v1, consumer.Duplicate},
 				{"v3 next", v3, consumer.Applied},
+				{"a type without a handler", otherType(w, "y"), consumer.Ignored},
 			} {
 				got, err := c.Apply(context.Background(), step.ev)
 				if err != nil {
@@ -94,4 +95,12 @@ func TestApplyOutcomes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// otherType is an event of a type the consumer has no handler for, as after a
+// move from v1 to v2 while the old binding is still on the queue.
+func otherType(w *world, subject string) cloudevent.Event {
+	ev, err := cloudevent.New("/scs-"+w.owner, w.owner+".thing.changed.v2", subject, 9, map[string]string{})
+	must(w.t, err)
+	return ev
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 
@@ -115,6 +116,13 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection) error {
 // that cannot be decoded, and events whose handler keeps failing, are
 // dead-lettered first; the ack comes only after the local commit and after the
 // broker confirmed every dead letter.
+//
+// A failure of the local database (read-only during a failover, a full disk, a
+// PostgreSQL deadlock between two instances) is retried in place, holding the
+// deliveries, until it passes or the session ends. Ending the session instead
+// would return the whole prefetch window to the queue, and RabbitMQ counts such
+// returns towards the delivery limit: after a few minutes of a sick database the
+// broker would dead-letter healthy events.
 func (c *Consumer) handle(ctx context.Context, dl *amqp.Channel, batch []amqp.Delivery) error {
 	var events []cloudevent.Event
 	var carriers []amqp.Delivery
@@ -132,27 +140,97 @@ func (c *Consumer) handle(ctx context.Context, dl *amqp.Channel, batch []amqp.De
 		events = append(events, ev)
 		carriers = append(carriers, d)
 	}
-	if len(events) > 0 {
-		if _, err := c.applyBatch(ctx, events); err != nil {
-			var he *HandlerError
-			if !errors.As(err, &he) {
-				return err
-			}
-			// One handler failed and took the batch with it: go one by one, so that
-			// only the failing event is retried and, at last, dead-lettered.
-			for i, ev := range events {
-				if err := c.applyWithRetry(ctx, dl, carriers[i], ev); err != nil {
-					return err
-				}
-			}
+	byAggregate(events, carriers)
+	settled := make([]bool, len(events))
+	pause := c.Backoff
+	for {
+		err := c.applyAll(ctx, dl, events, carriers, settled)
+		if err == nil {
+			break
 		}
+		var be *brokerError
+		if errors.As(err, &be) || ctx.Err() != nil {
+			return err
+		}
+		c.m.databaseRetries.Inc()
+		c.Logger.Warn("the replica's database refused a batch; retrying it", "queue", c.queue, "events", len(events), "retry_in", pause, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 10*time.Second)
 	}
 	if err := batch[len(batch)-1].Ack(true); err != nil {
-		return fmt.Errorf("consumer: ack: %w", err)
+		return &brokerError{fmt.Errorf("consumer: ack: %w", err)}
 	}
 	return nil
 }
 
+// byAggregate orders a batch by aggregate and subject, keeping the order of each
+// aggregate's events. Two instances then take the rows of aggregate_versions in
+// the same order, and PostgreSQL has no deadlock to break between them.
+func byAggregate(events []cloudevent.Event, carriers []amqp.Delivery) {
+	idx := make([]int, len(events))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		ea, eb := events[idx[a]], events[idx[b]]
+		if ea.Aggregate() != eb.Aggregate() {
+			return ea.Aggregate() < eb.Aggregate()
+		}
+		return ea.Subject < eb.Subject
+	})
+	evs := make([]cloudevent.Event, len(events))
+	ds := make([]amqp.Delivery, len(carriers))
+	for to, from := range idx {
+		evs[to], ds[to] = events[from], carriers[from]
+	}
+	copy(events, evs)
+	copy(carriers, ds)
+}
+
+// applyAll applies the events not yet settled: all in one transaction if it can,
+// else one by one, so that only a failing event is retried and, at last,
+// dead-lettered. It marks what it settles, so that a retry after a database error
+// neither applies nor dead-letters anything twice.
+func (c *Consumer) applyAll(ctx context.Context, dl *amqp.Channel, events []cloudevent.Event, carriers []amqp.Delivery, settled []bool) error {
+	var pending []cloudevent.Event
+	for i, ev := range events {
+		if !settled[i] {
+			pending = append(pending, ev)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	_, err := c.applyBatch(ctx, pending)
+	if err == nil {
+		for i := range settled {
+			settled[i] = true
+		}
+		return nil
+	}
+	var he *HandlerError
+	if !errors.As(err, &he) {
+		return err
+	}
+	for i, ev := range events {
+		if settled[i] {
+			continue
+		}
+		if err := c.applyWithRetry(ctx, dl, carriers[i], ev); err != nil {
+			return err
+		}
+		settled[i] = true
+	}
+	return nil
+}
+
+// applyWithRetry applies one event, retrying a failing handler with back-off and
+// dead-lettering the event after c.Attempts. A database error is returned to the
+// caller, which retries the batch.
 func (c *Consumer) applyWithRetry(ctx context.Context, dl *amqp.Channel, d amqp.Delivery, ev cloudevent.Event) error {
 	pause := c.Backoff
 	for attempt := 1; ; attempt++ {
@@ -164,8 +242,8 @@ func (c *Consumer) applyWithRetry(ctx context.Context, dl *amqp.Channel, d amqp.
 		if !errors.As(err, &he) {
 			return err
 		}
-		if errors.Is(err, errNoHandler) || attempt >= c.Attempts {
-			c.Logger.Warn("dead-lettering event", "queue", c.Queue().Name(), "type", ev.Type, "id", ev.ID, "attempts", attempt, "err", err)
+		if attempt >= c.Attempts {
+			c.Logger.Warn("dead-lettering event", "queue", c.queue, "type", ev.Type, "id", ev.ID, "attempts", attempt, "err", err)
 			return c.deadLetter(ctx, dl, d, "handler", err.Error(), attempt)
 		}
 		select {
@@ -176,6 +254,12 @@ func (c *Consumer) applyWithRetry(ctx context.Context, dl *amqp.Channel, d amqp.
 		pause *= 2
 	}
 }
+
+// brokerError is a failure of the broker connection: it ends the session.
+type brokerError struct{ err error }
+
+func (e *brokerError) Error() string { return e.err.Error() }
+func (e *brokerError) Unwrap() error { return e.err }
 
 // deadLetter publishes d to the consumer's dead-letter queue with the reason in
 // its headers and waits for the broker's confirm. The caller acks d afterwards; a
@@ -200,16 +284,16 @@ func (c *Consumer) deadLetter(ctx context.Context, dl *amqp.Channel, d amqp.Deli
 		Body:         d.Body,
 	})
 	if err != nil {
-		return fmt.Errorf("consumer: dead-letter: %w", err)
+		return &brokerError{fmt.Errorf("consumer: dead-letter: %w", err)}
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if acked, err := dc.WaitContext(waitCtx); err != nil || !acked {
-		return fmt.Errorf("consumer: the broker did not confirm the dead letter of %s", d.MessageId)
+		return &brokerError{fmt.Errorf("consumer: the broker did not confirm the dead letter of %s", d.MessageId)}
 	}
 	select {
 	case r := <-c.returns:
-		return fmt.Errorf("consumer: the broker could not route a dead letter to %s: %s", topology.DeadLetterQueue(q), r.ReplyText)
+		return &brokerError{fmt.Errorf("consumer: the broker could not route a dead letter to %s: %s", topology.DeadLetterQueue(q), r.ReplyText)}
 	default:
 	}
 	c.m.deadLetters.WithLabelValues(kind).Inc()
