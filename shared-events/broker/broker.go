@@ -152,6 +152,12 @@ func (r *Runner) runOnce(ctx context.Context, session Session) error {
 		case <-closed:
 			cancel()
 		case <-sessCtx.Done():
+			// On shutdown, close the connection now rather than after the session
+			// returns: a publish blocked by a broker alarm only ends when its socket
+			// does, and the deadline sees to that.
+			if ctx.Err() != nil {
+				_ = conn.CloseDeadline(time.Now().Add(5 * time.Second))
+			}
 		}
 	}()
 	r.connected.Store(true)

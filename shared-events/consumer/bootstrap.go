@@ -58,7 +58,10 @@ func (c *Consumer) bootstrap(ctx context.Context, dl *amqp.Channel) error {
 		}
 	}
 	err := c.DB.InTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO replication_state (owner, bootstrapped_at_us, feed_sequence) VALUES ($1, $2, $3)`,
+		// Another instance may have caught up at the same time, or this is a second
+		// catch-up after the queue went missing: the newest record wins.
+		_, err := tx.ExecContext(ctx, `INSERT INTO replication_state (owner, bootstrapped_at_us, feed_sequence) VALUES ($1, $2, $3)
+			ON CONFLICT (owner) DO UPDATE SET bootstrapped_at_us = excluded.bootstrapped_at_us, feed_sequence = excluded.feed_sequence`,
 			c.Owner, time.Now().UnixMicro(), after)
 		return err
 	})

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scs-platform/shared-events/consumer"
 	"github.com/scs-platform/shared-events/feed"
 	"github.com/scs-platform/shared-events/servicetest"
 	"github.com/scs-platform/shared-events/topology"
@@ -81,6 +82,7 @@ func TestAPoisonEventInTheFeedIsDeadLetteredAndTheRestCatchesUp(t *testing.T) {
 	c := w.newConsumer()
 	c.Feed = &feed.Client{URL: srv.URL, Token: "secret", Limit: 20}
 	w.broken.Store("thing-poison")
+	w.declare(c)
 	start(t, c.Run)
 
 	dlq := topology.DeadLetterQueue(c.Queue().Name())
@@ -89,5 +91,35 @@ func TestAPoisonEventInTheFeedIsDeadLetteredAndTheRestCatchesUp(t *testing.T) {
 	})
 	w.broken.Store("")
 	replay(t, dlq, c.Queue().Name())
+	w.converged(20 * time.Second)
+}
+
+func TestAConsumerWhoseQueueWasDeletedCatchesUpFromTheFeedAgain(t *testing.T) {
+	w := newWorld(t, servicetest.SQLite)
+	srv := httptest.NewServer(feed.Handler(w.outbox, w.logger, "secret"))
+	t.Cleanup(srv.Close)
+	newConsumer := func() *consumer.Consumer {
+		c := w.newConsumer()
+		c.Feed = &feed.Client{URL: srv.URL, Token: "secret"}
+		return c
+	}
+	start(t, w.newRelay("a").Run)
+	w.changeMany(30, 3)
+	stop := start(t, newConsumer().Run)
+	w.converged(20 * time.Second)
+	stop()
+
+	// An operator deletes the queue; what is published before the consumer
+	// declares it again reaches no queue.
+	conn := servicetest.AMQP(t)
+	ch, err := conn.Channel()
+	must(t, err)
+	_, err = ch.QueueDelete(topology.Queue(consumerName, w.owner), false, false, false)
+	must(t, err)
+	w.changeMany(30, 6)
+	servicetest.Eventually(t, 20*time.Second, "the new events to be published", func() bool {
+		return count(t, w.src, `SELECT count(*) FROM outbox WHERE sent_at_us IS NULL`) == 0
+	})
+	start(t, newConsumer().Run)
 	w.converged(20 * time.Second)
 }

@@ -35,6 +35,10 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection) error {
 		return fmt.Errorf("consumer: open channel: %w", err)
 	}
 	q := c.Queue()
+	existed, err := queueExists(conn, q.Name())
+	if err != nil {
+		return err
+	}
 	// Declare before bootstrapping: from here on the queue collects every new event,
 	// and everything older is in the feed, so nothing falls between the two.
 	if err := q.Declare(ch); err != nil {
@@ -55,7 +59,10 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection) error {
 		if err != nil {
 			return err
 		}
-		if !done {
+		// A queue that did not exist (deleted by an operator, a broker rebuilt
+		// without its definitions) missed the events published meanwhile: catch up
+		// again. The inbox makes the events already applied change nothing.
+		if !done || !existed {
 			if err := c.bootstrap(ctx, dl); err != nil {
 				return err
 			}
@@ -110,6 +117,25 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection) error {
 			return err
 		}
 	}
+}
+
+// queueExists asks the broker whether queue exists. A passive declare of a missing
+// queue closes its channel, hence a channel of its own.
+func queueExists(conn *amqp.Connection, queue string) (bool, error) {
+	ch, err := conn.Channel()
+	if err != nil {
+		return false, fmt.Errorf("consumer: open channel: %w", err)
+	}
+	_, err = ch.QueueDeclarePassive(queue, true, false, false, false, nil)
+	var ae *amqp.Error
+	if errors.As(err, &ae) && ae.Code == amqp.NotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("consumer: inspect queue %s: %w", queue, err)
+	}
+	_ = ch.Close()
+	return true, nil
 }
 
 // handle applies a batch of deliveries and acknowledges them together. Deliveries
