@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -39,6 +40,11 @@ type Relay struct {
 	// PollInterval is the fallback for commits that did not wake the relay, such as
 	// those of another process on the same SQLite file (default 1 s).
 	PollInterval time.Duration
+	// LeaderCheck is how often a PostgreSQL leader with nothing to do proves that
+	// it still holds its lock (default 5 s). A connection that died without a word
+	// (a failover behind a virtual IP, a NAT that forgot it) is found out this way
+	// rather than minutes later by TCP keepalive.
+	LeaderCheck time.Duration
 	// Instance, if set, is put in each message's x-scs-publisher header, so that an
 	// operator (and a test) can tell which instance published a message.
 	Instance string
@@ -59,6 +65,9 @@ func (r *Relay) init() {
 		}
 		if r.PollInterval <= 0 {
 			r.PollInterval = time.Second
+		}
+		if r.LeaderCheck <= 0 {
+			r.LeaderCheck = 5 * time.Second
 		}
 		if r.Logger == nil {
 			r.Logger = slog.New(slog.DiscardHandler)
@@ -173,10 +182,28 @@ func (r *Relay) lead(ctx context.Context) (context.Context, func(), error) {
 		err := conn.Raw(func(dc any) error {
 			pc := dc.(*stdlib.Conn).Conn()
 			for {
-				if _, err := pc.WaitForNotification(leaderCtx); err != nil {
+				waitCtx, cancelWait := context.WithTimeout(leaderCtx, r.LeaderCheck)
+				_, err := pc.WaitForNotification(waitCtx)
+				cancelWait()
+				switch {
+				case err == nil:
+					r.Outbox.Wake()
+					continue
+				case leaderCtx.Err() != nil || waitCtx.Err() == nil:
 					return err
 				}
-				r.Outbox.Wake()
+				checkCtx, cancelCheck := context.WithTimeout(leaderCtx, 3*time.Second)
+				var held bool
+				err = pc.QueryRow(checkCtx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
+					AND classid = 0 AND objid::bigint = $1 AND objsubid = 1 AND pid = pg_backend_pid() AND granted)`,
+					advisoryLockRelay).Scan(&held)
+				cancelCheck()
+				if err != nil {
+					return fmt.Errorf("check the leader's lock: %w", err)
+				}
+				if !held {
+					return errors.New("the leader's advisory lock is no longer held")
+				}
 			}
 		})
 		if leaderCtx.Err() == nil {
