@@ -7,12 +7,17 @@ package serve
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/scs-platform/shared-events/runtimeconfig"
+	"github.com/scs-platform/shared-events/sqldb"
 )
 
 // Worker is a background loop that runs until its context ends.
@@ -86,4 +91,26 @@ func (p Program) Run(ctx context.Context, stop func()) error {
 	}
 	p.Logger.Info("stopped")
 	return nil
+}
+
+// UsageError is a command line the program does not understand.
+type UsageError string
+
+func (e UsageError) Error() string { return string(e) }
+
+// Report prints err as one line prefixed with the program's name and returns the
+// exit status: 0 after a help text, 2 for a usage or configuration error (the
+// operator must change something before trying again), 1 otherwise.
+func Report(program string, err error, stderr io.Writer) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintln(stderr, program+": "+strings.ReplaceAll(err.Error(), "\n", "; "))
+	var cfgErr *runtimeconfig.Error
+	var usage UsageError
+	var dbErr *sqldb.ConfigError
+	if errors.As(err, &cfgErr) || errors.As(err, &usage) || errors.As(err, &dbErr) {
+		return 2
+	}
+	return 1
 }

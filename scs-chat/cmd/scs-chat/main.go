@@ -7,8 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -26,7 +23,6 @@ import (
 	"github.com/scs-platform/shared-events/feed"
 	"github.com/scs-platform/shared-events/health"
 	"github.com/scs-platform/shared-events/outbox"
-	"github.com/scs-platform/shared-events/runtimeconfig"
 	"github.com/scs-platform/shared-events/serve"
 	"github.com/scs-platform/shared-events/sqldb"
 	"github.com/scs-platform/shared-events/topology"
@@ -46,30 +42,9 @@ const shutdownTimeout = 10 * time.Second
 
 func main() {
 	if err := run(context.Background(), os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
-		os.Exit(report(err, os.Stderr))
+		os.Exit(serve.Report("scs-chat", err, os.Stderr))
 	}
 }
-
-// report prints err as one line and returns the exit status: 2 for a usage or
-// configuration error, 0 after a help text, 1 otherwise.
-func report(err error, stderr io.Writer) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	fmt.Fprintln(stderr, "scs-chat: "+strings.ReplaceAll(err.Error(), "\n", "; "))
-	var cfgErr *runtimeconfig.Error
-	var usage usageError
-	var dbErr *sqldb.ConfigError
-	if errors.As(err, &cfgErr) || errors.As(err, &usage) || errors.As(err, &dbErr) {
-		return 2
-	}
-	return 1
-}
-
-// usageError is a command line the program does not understand.
-type usageError string
-
-func (e usageError) Error() string { return string(e) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -85,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			queues := []string{topology.Queue(system, "users")}
 			return deadletter.Command(ctx, args[2:], cfg.AMQPURL, queues, stdout, stderr)
 		default:
-			return usageError(fmt.Sprintf("unknown command %q; usage: scs-chat [deadletters list|replay]", args[1]))
+			return serve.UsageError(fmt.Sprintf("unknown command %q; usage: scs-chat [deadletters list|replay]", args[1]))
 		}
 	}
 	return serveSystem(ctx, stop, cfg, cfg.NewLogger(stderr).With("system", system))

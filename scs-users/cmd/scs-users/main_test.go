@@ -13,6 +13,7 @@ import (
 
 	"github.com/scs-platform/shared-events/feed"
 	"github.com/scs-platform/shared-events/programtest"
+	"github.com/scs-platform/shared-events/serve"
 	"github.com/scs-platform/shared-events/servicetest"
 )
 
@@ -168,7 +169,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 				t.Errorf("error %q shows a password", err)
 			}
 			var printed bytes.Buffer
-			if code := report(err, &printed); code != 2 {
+			if code := serve.Report("scs-users", err, &printed); code != 2 {
 				t.Errorf("exit status %d, want 2", code)
 			}
 			if strings.Count(printed.String(), "\n") != 1 {
@@ -183,7 +184,7 @@ func TestUnknownCommand(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "deadletters") {
 		t.Fatalf("run(frobnicate) = %v, want a usage error", err)
 	}
-	if code := report(err, io.Discard); code != 2 {
+	if code := serve.Report("scs-users", err, io.Discard); code != 2 {
 		t.Errorf("exit status %d, want 2", code)
 	}
 }
