@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -16,7 +14,6 @@ import (
 	"github.com/scs-platform/shared-events/contracts"
 	"github.com/scs-platform/shared-events/feed"
 	"github.com/scs-platform/shared-events/programtest"
-	"github.com/scs-platform/shared-events/serve"
 	"github.com/scs-platform/shared-events/servicetest"
 	"github.com/scs-platform/shared-events/sqldb"
 )
@@ -121,57 +118,12 @@ func TestRunWithoutBroker(t *testing.T) {
 }
 
 func TestConfigErrorsNameTheVariable(t *testing.T) {
-	tests := []struct {
-		name, variable, value string
-	}{
-		{"database scheme", "DATABASE_URL", "mysql://db/cards"},
-		{"sqlite options", "DATABASE_URL", "data/cards.db?_pragma=foo"},
-		{"amqp scheme", "AMQP_URL", "http://guest:secret@localhost:5672/"},
-		{"public url relative", "PUBLIC_URL", "/cards"},
-		{"public url scheme", "PUBLIC_URL", "ftp://example.com"},
-		{"http addr no port", "HTTP_ADDR", "localhost"},
-		{"http addr bad port", "HTTP_ADDR", ":99999"},
-		{"log format", "LOG_FORMAT", "xml"},
-		{"users feed url", "USERS_FEED_URL", "users:8081/feed"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			getenv := func(k string) string {
-				if k == tt.variable {
-					return tt.value
-				}
-				return ""
-			}
-			var stdout, stderr bytes.Buffer
-			err := run(context.Background(), []string{"scs-cards"}, getenv, &stdout, &stderr)
-			if err == nil {
-				t.Fatalf("run accepted %s=%q", tt.variable, tt.value)
-			}
-			if !strings.Contains(err.Error(), tt.variable) {
-				t.Errorf("error %q does not name %s", err, tt.variable)
-			}
-			if strings.Contains(err.Error(), "secret") {
-				t.Errorf("error %q shows a password", err)
-			}
-			var printed bytes.Buffer
-			if code := serve.Report("scs-cards", err, &printed); code != 2 {
-				t.Errorf("exit status %d, want 2", code)
-			}
-			if strings.Count(printed.String(), "\n") != 1 {
-				t.Errorf("printed %q, want one line", printed.String())
-			}
-		})
-	}
+	programtest.RefusesBadSettings(t, run, "scs-cards", append(programtest.CommonBadSettings("cards"),
+		programtest.BadSetting{Name: "users feed url", Variable: "USERS_FEED_URL", Value: "users:8081/feed"}))
 }
 
 func TestUnknownCommand(t *testing.T) {
-	err := run(context.Background(), []string{"scs-cards", "frobnicate"}, func(string) string { return "" }, io.Discard, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "deadletters") {
-		t.Fatalf("run(frobnicate) = %v, want a usage error", err)
-	}
-	if code := serve.Report("scs-cards", err, io.Discard); code != 2 {
-		t.Errorf("exit status %d, want 2", code)
-	}
+	programtest.RefusesUnknownCommand(t, run, "scs-cards")
 }
 
 // fixedFeed is a stand-in for scs-users' outbox behind the feed.
