@@ -117,6 +117,25 @@ func (o *Outbox) Append(ctx context.Context, tx *sql.Tx, events ...cloudevent.Ev
 	return nil
 }
 
+// Forget deletes, in tx, the events of one aggregate's subject (aggregate is
+// "<owner>.<aggregate>", such as "users.user") whose aggregate version is below
+// before, and returns how many it deleted. It erases personal data from the
+// owner's history, for a deleted user say: every event carries the aggregate's
+// whole state, so the newest event, which stays, is all that a consumer catching
+// up from the feed needs to end where the others are.
+//
+// A relay that has already read a forgotten row may still publish it; a
+// consumer that applied the newer event finds the copy stale.
+func (o *Outbox) Forget(ctx context.Context, tx *sql.Tx, aggregate, subject string, before int64) (int64, error) {
+	prefix := aggregate + "."
+	res, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE subject = $1 AND substr(type, 1, length($2)) = $2 AND aggregate_version < $3`,
+		subject, prefix, before)
+	if err != nil {
+		return 0, fmt.Errorf("outbox: forget %s %s: %w", aggregate, subject, err)
+	}
+	return res.RowsAffected()
+}
+
 const selectEvents = `SELECT seq, event_id, source, type, subject, occurred_at_us, aggregate_version, traceparent, data FROM outbox `
 
 // Read returns up to limit events with a sequence greater than after, in order,

@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +101,48 @@ func TestAppendRefusesAnInvalidEvent(t *testing.T) {
 	err := db.InTx(ctx, func(tx *sql.Tx) error { return o.Append(ctx, tx, bad) })
 	if err == nil || !strings.Contains(err.Error(), "aggregateversion") {
 		t.Fatalf("Append = %v, want a refusal naming aggregateversion", err)
+	}
+}
+
+func TestForget(t *testing.T) {
+	for _, b := range servicetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			db := b.Open(t)
+			ctx := context.Background()
+			o := outbox.New(db)
+			if err := o.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			other, err := cloudevent.New("/scs-users", "users.session.revoked.v1", "a", 1, map[string]string{"s": "a"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = db.InTx(ctx, func(tx *sql.Tx) error {
+				return o.Append(ctx, tx, newEvent(t, "a", 1), newEvent(t, "b", 1), newEvent(t, "a", 2), other, newEvent(t, "a", 3))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int64
+			err = db.InTx(ctx, func(tx *sql.Tx) error {
+				n, err = o.Forget(ctx, tx, "users.user", "a", 3)
+				return err
+			})
+			if err != nil || n != 2 {
+				t.Fatalf("Forget = %d, %v; want 2 events forgotten", n, err)
+			}
+			events, _, err := o.Read(ctx, 0, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var left []string
+			for _, ev := range events {
+				left = append(left, fmt.Sprintf("%s %s v%d", ev.Type, ev.Subject, ev.AggregateVersion))
+			}
+			want := []string{"users.user.updated.v1 b v1", "users.session.revoked.v1 a v1", "users.user.updated.v1 a v3"}
+			if strings.Join(left, ", ") != strings.Join(want, ", ") {
+				t.Errorf("left after Forget: %v, want %v", left, want)
+			}
+		})
 	}
 }
