@@ -123,7 +123,7 @@ var (
 	ErrMalformed = errors.New("the session token is malformed")
 	// ErrAlgorithm is a token signed with anything but EdDSA, "none" and HS256
 	// keyed with the public key included.
-	ErrAlgorithm = errors.New("the session token's algorithm is not allowed")
+	ErrAlgorithm  = errors.New("the session token's algorithm is not allowed")
 	ErrUnknownKey = errors.New("the session token's signing key is unknown")
 	// ErrKeyNotValid is a known key used outside its validity window.
 	ErrKeyNotValid = errors.New("the session token's signing key is not valid now")

@@ -2,8 +2,6 @@ package authn_test
 
 import (
 	"context"
-	"net/http/httptest"
-	"net/url"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -11,6 +9,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
