@@ -14,8 +14,10 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Base is the configuration every system reads from its environment.
@@ -207,6 +209,56 @@ func (p *Parser) OneOf(name, v string, allowed ...string) string {
 	}
 	p.Add(name, v, "must be one of "+strings.Join(allowed, ", "))
 	return v
+}
+
+// Duration checks that v is a duration in time.ParseDuration's form (such as
+// "10m" or "1h30m") from lo to hi and returns it.
+func (p *Parser) Duration(name, v string, lo, hi time.Duration) time.Duration {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		p.Add(name, v, fmt.Sprintf("must be a duration such as 90s, 10m or 2h, from %s to %s", short(lo), short(hi)))
+	}
+	return d
+}
+
+// short writes a duration without the zero units time.Duration.String adds
+// ("10m", not "10m0s").
+func short(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// Secret reads a secret from the variable name, or from the file that
+// name+"_FILE" names (as Docker and Kubernetes secrets are mounted), trimmed of
+// surrounding white space. Neither set gives def; both set is a problem. The
+// secret itself never appears in a message.
+func (p *Parser) Secret(name, def string) string {
+	v := strings.TrimSpace(p.getenv(name))
+	file := strings.TrimSpace(p.getenv(name + "_FILE"))
+	switch {
+	case v != "" && file != "":
+		p.problems = append(p.problems, fmt.Sprintf("%s and %s_FILE are both set; set one of them", name, name))
+		return ""
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			p.Add(name+"_FILE", file, "cannot be read: "+strings.TrimPrefix(err.Error(), "open "+file+": "))
+			return ""
+		}
+		if v = strings.TrimSpace(string(b)); v == "" {
+			p.Add(name+"_FILE", file, "is empty")
+		}
+		return v
+	case v != "":
+		return v
+	}
+	return def
 }
 
 func redact(v string) string {

@@ -2,8 +2,11 @@ package runtimeconfig_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scs-platform/shared-events/runtimeconfig"
 )
@@ -94,5 +97,73 @@ func TestErrorListsEveryProblem(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for _, tc := range []struct {
+		v    string
+		want time.Duration
+		ok   bool
+	}{
+		{"10m", 10 * time.Minute, true},
+		{"1h30m", 90 * time.Minute, true},
+		{"59s", 0, false},
+		{"25h", 0, false},
+		{"10", 0, false},
+		{"soon", 0, false},
+	} {
+		p := runtimeconfig.NewParser(func(string) string { return "" })
+		got := p.Duration("TOKEN_TTL", tc.v, time.Minute, 24*time.Hour)
+		err := p.Err()
+		if tc.ok && (err != nil || got != tc.want) {
+			t.Errorf("Duration(%q) = %s, %v; want %s", tc.v, got, err, tc.want)
+		}
+		if !tc.ok && (err == nil || !strings.Contains(err.Error(), `TOKEN_TTL "`+tc.v+`"`) || !strings.Contains(err.Error(), "from 1m to 24h")) {
+			t.Errorf("Duration(%q): error %v does not name the variable, the value and the range", tc.v, err)
+		}
+	}
+}
+
+func TestSecret(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "kek")
+	if err := os.WriteFile(file, []byte("  from-a-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		want    string
+		problem string // "" for none
+	}{
+		{"default", nil, "dev", ""},
+		{"variable", map[string]string{"KEK": " s3cret "}, "s3cret", ""},
+		{"file", map[string]string{"KEK_FILE": file}, "from-a-file", ""},
+		{"both", map[string]string{"KEK": "x", "KEK_FILE": file}, "", "KEK and KEK_FILE are both set"},
+		{"missing file", map[string]string{"KEK_FILE": filepath.Join(dir, "nope")}, "", `KEK_FILE "` + filepath.Join(dir, "nope") + `" cannot be read`},
+		{"empty file", map[string]string{"KEK_FILE": empty}, "", "is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := runtimeconfig.NewParser(func(k string) string { return tc.env[k] })
+			got := p.Secret("KEK", "dev")
+			err := p.Err()
+			if tc.problem == "" {
+				if err != nil || got != tc.want {
+					t.Errorf("Secret = %q, %v; want %q", got, err, tc.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.problem) {
+				t.Errorf("Secret: error %v, want one saying %q", err, tc.problem)
+			}
+			if err != nil && strings.Contains(err.Error(), "from-a-file") {
+				t.Errorf("the error shows the secret: %v", err)
+			}
+		})
 	}
 }
