@@ -1,0 +1,308 @@
+package signing_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scs-platform/shared-events/authn"
+	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/outbox"
+	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/sqldb"
+
+	"github.com/scs-platform/scs-users/internal/migrations"
+	"github.com/scs-platform/scs-users/internal/signing"
+)
+
+const (
+	lifetime    = 30 * 24 * time.Hour
+	propagation = 5 * time.Minute
+	tokenTTL    = 10 * time.Minute
+)
+
+// clock is a settable clock shared by the keyrings of a test.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+
+func open(t *testing.T, db *sqldb.DB) *outbox.Outbox {
+	t.Helper()
+	ctx := context.Background()
+	o := outbox.New(db)
+	if err := o.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx, "users", migrations.FS, "."); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func newKeyring(t *testing.T, db *sqldb.DB, o *outbox.Outbox, c *clock, kek []byte) *signing.Keyring {
+	t.Helper()
+	sealer, err := signing.NewSealer(kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &signing.Keyring{DB: db, Outbox: o, Sealer: sealer, Lifetime: lifetime, Propagation: propagation,
+		TokenTTL: tokenTTL, Logger: slog.New(slog.NewTextHandler(t.Output(), nil)), Now: c.Now}
+}
+
+// published returns the signing key events in the outbox by kid, the latest
+// version of each.
+func published(t *testing.T, o *outbox.Outbox) map[string]struct {
+	p       contracts.SigningKeyPublishedV1
+	version int64
+} {
+	t.Helper()
+	events, _, err := o.Read(context.Background(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]struct {
+		p       contracts.SigningKeyPublishedV1
+		version int64
+	}{}
+	for _, ev := range events {
+		p, err := contracts.Decode[contracts.SigningKeyPublishedV1](ev)
+		if err != nil {
+			t.Fatalf("event %s: %v", ev.Type, err)
+		}
+		out[p.KeyID] = struct {
+			p       contracts.SigningKeyPublishedV1
+			version int64
+		}{p, ev.AggregateVersion}
+	}
+	return out
+}
+
+func TestKeyLife(t *testing.T) {
+	kek := make([]byte, 32)
+	_, _ = rand.Read(kek)
+	for _, b := range servicetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db := b.Open(t)
+			o := open(t, db)
+			c := &clock{t: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)}
+			k := newKeyring(t, db, o, c, kek)
+
+			if _, _, err := k.Signer(ctx); !errors.Is(err, signing.ErrNoKey) {
+				t.Fatalf("Signer before Ensure = %v, want ErrNoKey", err)
+			}
+			if err := k.Ensure(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := k.Ensure(ctx); err != nil {
+				t.Fatal(err)
+			}
+			keys, err := k.List(ctx)
+			if err != nil || len(keys) != 1 || keys[0].State != "signing" {
+				t.Fatalf("after Ensure twice: %+v, %v; want one signing key", keys, err)
+			}
+			first := keys[0]
+			if !first.SignsFrom.Equal(c.Now()) {
+				t.Errorf("the first key signs from %s, want at once (%s)", first.SignsFrom, c.Now())
+			}
+			pub := published(t, o)
+			if ev, ok := pub[first.ID]; !ok || ev.version != 1 || !ev.p.NotAfter.Equal(first.NotAfter) {
+				t.Fatalf("published %+v, want %s at version 1 until %s", pub, first.ID, first.NotAfter)
+			}
+
+			// A token signed now verifies with the keyring as the key store, and
+			// with the published key, as another system would.
+			kid, priv, err := k.Signer(ctx)
+			if err != nil || kid != first.ID {
+				t.Fatalf("Signer = %s, %v; want %s", kid, err, first.ID)
+			}
+			token := signToken(t, kid, priv, c.Now())
+			parser := authn.Parser{Keys: k, Audience: "http://localhost:8080", Now: c.Now}
+			if _, err := parser.Parse(ctx, token); err != nil {
+				t.Fatalf("Parse with the keyring: %v", err)
+			}
+			pk, err := pub[first.ID].p.Key()
+			if err != nil || !pk.Equal(priv.Public()) {
+				t.Errorf("published public key %v does not match the signer's (%v)", pk, err)
+			}
+
+			// Not due yet: a day later, Ensure makes nothing.
+			c.Advance(24 * time.Hour)
+			if err := k.Ensure(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if keys, _ := k.List(ctx); len(keys) != 1 {
+				t.Fatalf("Ensure a day later made a key: %+v", keys)
+			}
+
+			// Due: the successor is published now, signs after the propagation
+			// delay, and the first key retires when its last token expires.
+			c.Advance(lifetime - 24*time.Hour - propagation)
+			if err := k.Ensure(ctx); err != nil {
+				t.Fatal(err)
+			}
+			keys, _ = k.List(ctx)
+			if len(keys) != 2 || keys[0].ID != first.ID || keys[0].State != "signing" || keys[1].State != "next" {
+				t.Fatalf("after the due Ensure: %+v; want the first signing and a next one", keys)
+			}
+			second := keys[1]
+			if want := c.Now().Add(propagation); !second.SignsFrom.Equal(want) {
+				t.Errorf("the successor signs from %s, want %s", second.SignsFrom, want)
+			}
+			if want := second.SignsFrom.Add(tokenTTL + authn.DefaultLeeway + time.Minute); !keys[0].NotAfter.Equal(want) {
+				t.Errorf("the first key verifies until %s, want %s", keys[0].NotAfter, want)
+			}
+			pub = published(t, o)
+			if pub[first.ID].version != 2 || !pub[first.ID].p.NotAfter.Equal(keys[0].NotAfter) {
+				t.Errorf("the retirement was published as %+v, want version 2 until %s", pub[first.ID], keys[0].NotAfter)
+			}
+			if _, ok := pub[second.ID]; !ok {
+				t.Errorf("the successor %s was not published", second.ID)
+			}
+			if err := k.Ensure(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if keys, _ := k.List(ctx); len(keys) != 2 {
+				t.Fatalf("Ensure with a successor pending made another key: %+v", keys)
+			}
+
+			// The successor takes over at signs_from; the old token still
+			// verifies until it expires.
+			c.Advance(propagation)
+			if kid, _, _ := k.Signer(ctx); kid != second.ID {
+				t.Errorf("Signer after the propagation delay = %s, want %s", kid, second.ID)
+			}
+			old := signToken(t, first.ID, priv, c.Now().Add(-time.Minute))
+			if _, err := parser.Parse(ctx, old); err != nil {
+				t.Errorf("a token of the retiring key, still valid: %v", err)
+			}
+			c.Advance(tokenTTL + authn.DefaultLeeway + time.Minute)
+			if _, err := parser.Parse(ctx, signToken(t, first.ID, priv, c.Now().Add(-time.Minute))); !errors.Is(err, authn.ErrKeyNotValid) {
+				t.Errorf("a token of the retired key = %v, want ErrKeyNotValid", err)
+			}
+		})
+	}
+}
+
+func TestRotateNow(t *testing.T) {
+	ctx := context.Background()
+	db := servicetest.SQLite(t)
+	o := open(t, db)
+	c := &clock{t: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)}
+	k := newKeyring(t, db, o, c, make([]byte, 32))
+	if err := k.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	info, err := k.Rotate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State != "next" || !info.SignsFrom.Equal(c.Now().Add(propagation)) {
+		t.Errorf("Rotate = %+v, want a key that signs after the propagation delay", info)
+	}
+	if keys, _ := k.List(ctx); len(keys) != 2 {
+		t.Errorf("keys after Rotate: %+v", keys)
+	}
+}
+
+// TestOneRotationAcrossInstances runs Ensure on four keyrings of one
+// PostgreSQL database at once: one key is made.
+func TestOneRotationAcrossInstances(t *testing.T) {
+	ctx := context.Background()
+	url := servicetest.PostgresURL(t)
+	c := &clock{t: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)}
+	kek := make([]byte, 32)
+	var rings []*signing.Keyring
+	for range 4 {
+		db, err := sqldb.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		rings = append(rings, newKeyring(t, db, open(t, db), c, kek))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(rings))
+	for _, k := range rings {
+		wg.Go(func() { errs <- k.Ensure(ctx) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if keys, err := rings[0].List(ctx); err != nil || len(keys) != 1 {
+		t.Fatalf("keys after four concurrent Ensures: %+v, %v; want one", keys, err)
+	}
+}
+
+func TestWrongKeyEncryptionKey(t *testing.T) {
+	ctx := context.Background()
+	db := servicetest.SQLite(t)
+	o := open(t, db)
+	c := &clock{t: time.Now()}
+	right := make([]byte, 32)
+	if err := newKeyring(t, db, o, c, right).Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wrong := make([]byte, 32)
+	wrong[0] = 1
+	if _, err := newKeyring(t, db, o, c, wrong).List(ctx); !errors.Is(err, signing.ErrCannotOpen) {
+		t.Errorf("List with another key-encryption key = %v, want ErrCannotOpen", err)
+	}
+}
+
+func TestSealer(t *testing.T) {
+	s, err := signing.NewSealer(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	sealed, err := s.Seal("k1", priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Open("k1", sealed)
+	if err != nil || !got.Equal(priv) {
+		t.Fatalf("Open = %v, %v; want the sealed key", got, err)
+	}
+	again, _ := s.Seal("k1", priv)
+	if again == sealed {
+		t.Error("two seals of one key are equal: the nonce is not fresh")
+	}
+	for name, tc := range map[string]struct{ kid, sealed string }{
+		"another kid": {"k2", sealed},
+		"not base64":  {"k1", "%%%"},
+		"too short":   {"k1", "AAAA"},
+		"tampered":    {"k1", sealed[:len(sealed)-4] + "AAAA"},
+	} {
+		if _, err := s.Open(tc.kid, tc.sealed); !errors.Is(err, signing.ErrCannotOpen) {
+			t.Errorf("Open(%s) = %v, want ErrCannotOpen", name, err)
+		}
+	}
+	if _, err := signing.NewSealer(make([]byte, 16)); err == nil {
+		t.Error("NewSealer took a 16-byte key")
+	}
+}
+
+func signToken(t *testing.T, kid string, priv ed25519.PrivateKey, issued time.Time) string {
+	t.Helper()
+	s, err := authn.Sign(priv, authn.Claims{KeyID: kid, UserID: "0190a0b4-7f51-7cc1-9b6e-2d1f3c4a5b6c",
+		SessionID: "0190a0b4-7f51-7cc1-9b6e-aaaaaaaaaaaa", Role: contracts.RoleUser, Audience: "http://localhost:8080",
+		IssuedAt: issued, ExpiresAt: issued.Add(tokenTTL)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
