@@ -19,11 +19,23 @@ import (
 // the system itself) keep their own numbering in one schema_migrations table.
 // A shipped migration is never edited: add a new number instead.
 func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS, dir string) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		component TEXT NOT NULL,
-		version   INTEGER NOT NULL,
-		name      TEXT NOT NULL,
-		PRIMARY KEY (component, version))`); err != nil {
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		if db.Dialect == Postgres {
+			// CREATE TABLE IF NOT EXISTS is not safe against itself on
+			// PostgreSQL: two instances starting at once can both find the table
+			// missing and one fails on the catalog's unique index.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7366021)`); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			component TEXT NOT NULL,
+			version   INTEGER NOT NULL,
+			name      TEXT NOT NULL,
+			PRIMARY KEY (component, version))`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("sqldb: create schema_migrations: %w", err)
 	}
 	files, err := migrationFiles(fsys, path.Join(dir, string(db.Dialect)))

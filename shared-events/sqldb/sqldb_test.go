@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -126,5 +127,38 @@ func TestInTxRunsCommitHooksOnlyAfterACommit(t *testing.T) {
 	}
 	if calls != 1 {
 		t.Fatalf("hook ran %d times after one commit", calls)
+	}
+}
+
+// TestMigrateFromInstancesStartingTogether migrates one fresh PostgreSQL
+// database from four connections pools at once, as four instances starting
+// together would: every one succeeds, and each migration is applied once.
+func TestMigrateFromInstancesStartingTogether(t *testing.T) {
+	url := servicetest.PostgresURL(t)
+	ctx := context.Background()
+	var dbs []*sqldb.DB
+	for range 4 {
+		db, err := sqldb.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs = append(dbs, db)
+	}
+	errs := make(chan error, len(dbs))
+	var wg sync.WaitGroup
+	for _, db := range dbs {
+		wg.Go(func() { errs <- db.Migrate(ctx, "notes", os.DirFS("testdata"), "migrations") })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("Migrate: %v", err)
+		}
+	}
+	var n int
+	if err := dbs[0].QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE component = 'notes'`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("schema_migrations holds %d rows for notes, %v; want 2", n, err)
 	}
 }
