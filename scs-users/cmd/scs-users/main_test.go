@@ -1,13 +1,22 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/scs-platform/shared-events/cloudevent"
+	"github.com/scs-platform/shared-events/contracts"
 	"github.com/scs-platform/shared-events/feed"
 	"github.com/scs-platform/shared-events/programtest"
 	"github.com/scs-platform/shared-events/servicetest"
@@ -29,8 +38,8 @@ func TestRun(t *testing.T) {
 		return status == http.StatusOK
 	})
 	status, body = programtest.Get(t, p.Base+"/users/")
-	if status != http.StatusOK || !strings.Contains(body, `data-testid="users-placeholder"`) {
-		t.Errorf("GET /users/ = %d, want 200 with the placeholder; body:\n%s", status, body)
+	if status != http.StatusOK || !strings.Contains(body, `data-testid="users-home"`) {
+		t.Errorf("GET /users/ = %d, want 200 with the start page; body:\n%s", status, body)
 	}
 	if !strings.Contains(body, `name="viewport"`) || !strings.Contains(body, `href="/chat/"`) || !strings.Contains(body, `href="/cards/"`) {
 		t.Errorf("GET /users/ lacks the layout (viewport, navigation); body:\n%s", body)
@@ -41,12 +50,117 @@ func TestRun(t *testing.T) {
 	}
 	status, body = programtest.Get(t, p.Base+"/metrics")
 	for _, metric := range []string{"outbox_backlog", "outbox_oldest_unsent_age_seconds", "outbox_published_total",
-		`http_request_duration_seconds_count{method="GET",route="/users/",status="200"}`, "process_start_time_seconds", "go_goroutines"} {
+		`http_request_duration_seconds_count{method="GET",route="/users/",status="200"}`, "process_start_time_seconds", "go_goroutines",
+		"password_hashes_in_flight", `consumer_redeliveries_total{queue="users.from-chat"}`} {
 		if !strings.Contains(body, metric) {
-			t.Errorf("GET /metrics (%d) lacks %s; got:\n%s", status, metric, programtest.Grep(body, "http_"))
+			t.Errorf("GET /metrics (%d) lacks %s; got:\n%s", status, metric, programtest.Grep(body, "_total"))
 		}
 	}
 	p.Stop(t, shutdownTimeout)
+}
+
+// TestEventsAndReports runs the system against the real broker: what a user
+// does is published to users.events, and a report scs-chat publishes reaches
+// the moderation queue through users.from-chat.
+func TestEventsAndReports(t *testing.T) {
+	amqpURL := servicetest.AMQPURL(t)
+	conn := servicetest.AMQP(t)
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An exclusive queue of the test's own sees every event scs-users publishes.
+	if err := ch.ExchangeDeclare("users.events", amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	q, err := ch.QueueDeclare("", false, true, true, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.QueueBind(q.Name, "#", "users.events", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := ch.Consume(q.Name, "", true, true, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := &watch{deliveries: deliveries, types: map[string]bool{}}
+
+	db := filepath.Join(t.TempDir(), "users.db")
+	env := map[string]string{"DATABASE_URL": db, "AMQP_URL": amqpURL}
+	p := start(t, env)
+	admin := newClient(t, p.Base)
+	admin.form("/users/signup", "email", "root@example.com", "display_name", "Root", "password", "correct horse battery staple")
+	servicetest.Eventually(t, 15*time.Second, "the signing key and the registration on users.events", func() bool {
+		return events.seen(contracts.TypeUserRegisteredV1) && events.seen(contracts.TypeSigningKeyPublishedV1)
+	})
+
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"scs-users", "admin", "grant", "ROOT@example.com"}, getenv(env), &out, &out); err != nil {
+		t.Fatalf("admin grant: %v", err)
+	}
+	if !strings.Contains(out.String(), "root@example.com (Root) is admin now") {
+		t.Errorf("admin grant printed %q", out.String())
+	}
+	servicetest.Eventually(t, 15*time.Second, "the role change on users.events", func() bool {
+		return events.seen(contracts.TypeUserUpdatedV1)
+	})
+
+	// scs-chat's report, as its relay would publish it.
+	reportID := uuid.Must(uuid.NewV7()).String()
+	ev, err := contracts.NewEvent(contracts.ReportFiledV1{ReportID: reportID, ReporterID: uuid.Must(uuid.NewV7()).String(),
+		ReportedUserID: uuid.Must(uuid.NewV7()).String(), ConversationID: uuid.Must(uuid.NewV7()).String(),
+		Reason: "Said something awful", ReportedAt: time.Now()}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.Sequence = 1
+	body, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.ExchangeDeclare("chat.events", amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	servicetest.Eventually(t, 15*time.Second, "users.from-chat to be declared", func() bool {
+		probe, err := conn.Channel()
+		if err != nil {
+			return false
+		}
+		defer probe.Close()
+		_, err = probe.QueueDeclarePassive("users.from-chat", true, false, false, false, nil)
+		return err == nil
+	})
+	if err := ch.PublishWithContext(context.Background(), "chat.events", contracts.TypeReportFiledV1, true, false, amqp.Publishing{
+		ContentType: cloudevent.ContentType, DeliveryMode: amqp.Persistent, MessageId: ev.ID, Body: body,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	admin.logIn("root@example.com") // the role change renewed the session
+	servicetest.Eventually(t, 15*time.Second, "the report in the moderation queue", func() bool {
+		status, page := admin.get("/users/admin/reports")
+		return status == http.StatusOK && strings.Contains(page, "Said something awful")
+	})
+	p.Stop(t, shutdownTimeout)
+}
+
+// watch remembers the types of the events that arrived on a queue.
+type watch struct {
+	deliveries <-chan amqp.Delivery
+	types      map[string]bool
+}
+
+// seen takes the deliveries that have arrived and reports whether one of
+// type typ was among them or among earlier ones.
+func (w *watch) seen(typ string) bool {
+	for {
+		select {
+		case d := <-w.deliveries:
+			w.types[d.RoutingKey] = true
+		default:
+			return w.types[typ]
+		}
+	}
 }
 
 // TestFeed checks that the event feed wants one of FEED_TOKENS. It needs no
@@ -88,12 +202,14 @@ func TestFeed(t *testing.T) {
 			if tt.want != http.StatusOK {
 				return
 			}
-			var page feed.Page
-			if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
-				t.Fatalf("decode page: %v", err)
+			c := feed.Client{URL: feedURL, Token: strings.TrimPrefix(tt.authorization, "Bearer ")}
+			events, head, err := c.Page(context.Background(), 0)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if len(page.Events) != 0 || page.Head != 0 {
-				t.Errorf("page = %+v, want an empty history", page)
+			// A fresh system's history is its first signing key.
+			if len(events) != 1 || events[0].Type != contracts.TypeSigningKeyPublishedV1 || head != 1 {
+				t.Errorf("page = %+v (head %d), want the first signing key", events, head)
 			}
 		})
 	}
@@ -110,15 +226,18 @@ func TestRunWithoutBroker(t *testing.T) {
 	if status, _ := programtest.Get(t, p.Base+"/healthz"); status != http.StatusOK {
 		t.Errorf("GET /healthz = %d, want 200", status)
 	}
-	if status, body := programtest.Get(t, p.Base+"/users/"); status != http.StatusOK || !strings.Contains(body, `data-testid="users-placeholder"`) {
-		t.Errorf("GET /users/ = %d, want 200 with the placeholder", status)
+	c := newClient(t, p.Base)
+	c.form("/users/signup", "email", "ada@example.com", "display_name", "Ada", "password", "correct horse battery staple")
+	if status, body := c.get("/users/account"); status != http.StatusOK || !strings.Contains(body, "ada@example.com") {
+		t.Errorf("GET /users/account = %d without the broker, want 200", status)
 	}
 	status, body := programtest.Get(t, p.Base+"/readyz")
-	if status != http.StatusServiceUnavailable || !strings.Contains(body, "relay: not connected to the broker") {
-		t.Errorf("GET /readyz = %d %q, want 503 saying the relay cannot reach the broker", status, body)
+	if status != http.StatusServiceUnavailable || !strings.Contains(body, "relay: not connected to the broker") ||
+		!strings.Contains(body, "broker: not connected (users-from-chat") {
+		t.Errorf("GET /readyz = %d %q, want 503 saying the relay and the consumer cannot reach the broker", status, body)
 	}
-	if strings.Contains(body, "database") || strings.Contains(body, "outbox") {
-		t.Errorf("GET /readyz blames more than the broker: %q", body)
+	if strings.Contains(body, "database") {
+		t.Errorf("GET /readyz blames the database: %q", body)
 	}
 	resp, err := programtest.NoRedirect.Get(p.Base + "/users")
 	if err != nil {
@@ -131,9 +250,50 @@ func TestRunWithoutBroker(t *testing.T) {
 	p.Stop(t, shutdownTimeout)
 }
 
+func TestCommands(t *testing.T) {
+	env := map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "users.db"), "AMQP_URL": "amqp://guest:guest@127.0.0.1:1/"}
+	runCmd := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), append([]string{"scs-users"}, args...), getenv(env), &out, &out)
+		return out.String(), err
+	}
+	if _, err := runCmd("admin", "grant", "nobody@example.com"); err == nil || !strings.Contains(err.Error(), "no account has the email address") {
+		t.Errorf("admin grant of an unknown address: %v", err)
+	}
+	for _, args := range [][]string{{"admin"}, {"admin", "promote", "a@b.c"}, {"keys"}, {"keys", "burn"}} {
+		if _, err := runCmd(args...); err == nil || !strings.Contains(err.Error(), "usage") {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+	out, err := runCmd("keys", "rotate")
+	if err != nil || !strings.Contains(out, "New signing key") {
+		t.Fatalf("keys rotate: %q, %v", out, err)
+	}
+	out, err = runCmd("keys", "rotate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = runCmd("keys", "list")
+	if err != nil || strings.Count(out, "\n") != 3 || !strings.Contains(out, "signing") || !strings.Contains(out, "next") {
+		t.Errorf("keys list after two rotations:\n%s(%v)\nwant a header, the signing key and the next one", out, err)
+	}
+}
+
 func TestConfigErrorsNameTheVariable(t *testing.T) {
 	programtest.RefusesBadSettings(t, run, "scs-users", append(programtest.CommonBadSettings("users"),
-		programtest.BadSetting{Name: "feed tokens", Variable: "FEED_TOKENS", Value: " , ,"}))
+		programtest.BadSetting{Name: "feed tokens", Variable: "FEED_TOKENS", Value: " , ,"},
+		programtest.BadSetting{Name: "token ttl", Variable: "TOKEN_TTL", Value: "forever"},
+		programtest.BadSetting{Name: "idle above the maximum age", Variable: "SESSION_IDLE_TIMEOUT", Value: "24h"},
+		programtest.BadSetting{Name: "weak argon2", Variable: "ARGON2_MEMORY_KIB", Value: "1024"},
+		programtest.BadSetting{Name: "argon2 not a number", Variable: "ARGON2_ITERATIONS", Value: "two"},
+		programtest.BadSetting{Name: "key encryption key", Variable: "KEY_ENCRYPTION_KEY", Value: "secret-and-short"},
+		programtest.BadSetting{Name: "key encryption key file", Variable: "KEY_ENCRYPTION_KEY_FILE", Value: "/nonexistent/kek"},
+		programtest.BadSetting{Name: "login limit", Variable: "LIMIT_LOGIN_PER_ACCOUNT", Value: "5 per minute"},
+		programtest.BadSetting{Name: "sign-up limit", Variable: "LIMIT_SIGNUP_PER_IP", Value: "0/1m"},
+		programtest.BadSetting{Name: "trusted proxies", Variable: "TRUSTED_PROXIES", Value: "10.0.0.0/33"},
+		programtest.BadSetting{Name: "hash concurrency", Variable: "PASSWORD_HASH_CONCURRENCY", Value: "0"},
+		programtest.BadSetting{Name: "key propagation", Variable: "KEY_PROPAGATION", Value: "25h"},
+	))
 }
 
 func TestUnknownCommand(t *testing.T) {
@@ -144,4 +304,57 @@ func TestUnknownCommand(t *testing.T) {
 func start(t *testing.T, env map[string]string) *programtest.Process {
 	t.Helper()
 	return programtest.Start(t, run, "scs-users", env)
+}
+
+func getenv(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}
+
+// client is a browser without a browser: cookies, and forms sent as from the
+// site itself.
+type client struct {
+	t    *testing.T
+	base string
+	http *http.Client
+}
+
+func newClient(t *testing.T, base string) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, base: base, http: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+}
+
+func (c *client) form(path string, kv ...string) {
+	c.t.Helper()
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	req, _ := http.NewRequest(http.MethodPost, c.base+path, strings.NewReader(v.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		c.t.Fatalf("POST %s ended at %d", path, resp.StatusCode)
+	}
+}
+
+func (c *client) logIn(email string) {
+	c.t.Helper()
+	c.form("/users/login", "email", email, "password", "correct horse battery staple")
+}
+
+func (c *client) get(path string) (int, string) {
+	c.t.Helper()
+	resp, err := c.http.Get(c.base + path)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	return resp.StatusCode, b.String()
 }

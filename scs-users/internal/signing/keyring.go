@@ -70,16 +70,16 @@ type Keyring struct {
 }
 
 type key struct {
-	id                            string
-	public                        ed25519.PublicKey
-	private                       ed25519.PrivateKey
+	id                             string
+	public                         ed25519.PublicKey
+	private                        ed25519.PrivateKey
 	notBefore, signsFrom, notAfter time.Time
-	version                       int64
+	version                        int64
 }
 
 // Info describes a key for the operator.
 type Info struct {
-	ID                            string
+	ID                             string
 	NotBefore, SignsFrom, NotAfter time.Time
 	// State is "signing", "next" (published, not signing yet), "verifying"
 	// (retired, its last tokens still valid) or "expired".

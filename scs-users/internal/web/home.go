@@ -1,14 +1,16 @@
 package web
 
-import (
-	"log/slog"
-	"net/http"
-)
+import "net/http"
 
-// home serves GET /users/.
-func home(logger *slog.Logger) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		v := HomeView{Page: Page{Title: "Account", Section: "users"}}
-		render(w, r, logger, http.StatusOK, homePage(v))
+// home serves GET /users/: the account page for a logged-in user, a welcome
+// for anyone else.
+func (h *handlers) home(w http.ResponseWriter, r *http.Request) {
+	v, ok := viewerFrom(r.Context())
+	if ok {
+		http.Redirect(w, r, "/users/account", http.StatusSeeOther)
+		return
 	}
+	p := page("Account", v)
+	p.Done = doneMessage(r)
+	render(w, r, h.logger, http.StatusOK, homePage(HomeView{Page: p}))
 }

@@ -7,11 +7,17 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/health"
+
+	"github.com/scs-platform/scs-users/internal/accounts"
+	"github.com/scs-platform/scs-users/internal/moderation"
+	"github.com/scs-platform/scs-users/internal/signing"
 )
 
 //go:embed static
@@ -28,6 +34,13 @@ type Deps struct {
 	Durations *health.RequestDurations
 	// Feed serves the outbox to other systems (see feed.Handler).
 	Feed http.Handler
+
+	Accounts   *accounts.Service
+	Moderation *moderation.Service
+	Keys       *signing.Keyring
+	Cookies    Cookies
+	// TrustedProxies are the front door's addresses (see clientIP).
+	TrustedProxies []netip.Prefix
 }
 
 // RoutePattern names the route a request matched, for the request metrics. It
@@ -48,8 +61,21 @@ func RoutePattern(r *http.Request) string {
 // Routes is the whole URL surface of scs-users.
 func Routes(d Deps) http.Handler {
 	assets, _ := fs.Sub(static, "static")
+	h := &handlers{
+		logger:         d.Logger,
+		accounts:       d.Accounts,
+		moderation:     d.Moderation,
+		keys:           d.Keys,
+		parser:         &authn.Parser{Keys: d.Keys, Audience: d.Cookies.Audience},
+		cookies:        d.Cookies,
+		trustedProxies: d.TrustedProxies,
+	}
 	// Every state change is a POST and must come from our own origin.
 	crossOrigin := http.NewCrossOriginProtection()
+	crossOrigin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.errorPage(w, r, http.StatusForbidden, "Sent from another site",
+			"This form was sent from a page that is not part of the platform, so it was not carried out.")
+	}))
 
 	r := chi.NewRouter()
 	r.Use(d.Durations.Middleware)
@@ -62,14 +88,50 @@ func Routes(d Deps) http.Handler {
 	// Pages, under /users/ even when reached directly, so the front door never
 	// rewrites paths.
 	r.Get("/users", redirect("/users/"))
+	r.Handle("/users/static/*", http.StripPrefix("/users/static/", staticFiles(assets)))
 	r.Group(func(r chi.Router) {
-		r.Use(crossOrigin.Handler)
+		r.Use(securityHeaders, crossOrigin.Handler, h.withSession)
+		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+			h.errorPage(w, r, http.StatusNotFound, "Not found", "There is no page at this address.")
+		})
 
 		// Start page
-		r.Get("/users/", home(d.Logger))
+		r.Get("/users/", h.home)
 
-		// Assets
-		r.Handle("/users/static/*", http.StripPrefix("/users/static/", http.FileServerFS(assets)))
+		// Sign up, log in, log out; the other systems' refresh of a token
+		r.Get("/users/signup", h.signUpForm)
+		r.Post("/users/signup", h.signUp)
+		r.Get("/users/login", h.logInForm)
+		r.Post("/users/login", h.logIn)
+		r.Post("/users/logout", h.logOut)
+		r.Get("/users/session/refresh", h.refresh)
+
+		// The account
+		r.Group(func(r chi.Router) {
+			r.Use(h.requireLogin)
+			r.Get("/users/account", h.account)
+			r.Post("/users/account/name", h.rename)
+			r.Post("/users/account/password", h.changePassword)
+			r.Post("/users/account/sessions/revoke-others", h.revokeOtherSessions)
+			r.Post("/users/account/sessions/{id}/revoke", h.revokeSession)
+			r.Get("/users/account/delete", h.deleteAccountForm)
+			r.Post("/users/account/delete", h.deleteAccount)
+		})
+
+		// Admin
+		r.Group(func(r chi.Router) {
+			r.Use(h.requireLogin, h.requireAdmin)
+			r.Get("/users/admin", redirect("/users/admin/users"))
+			r.Get("/users/admin/", redirect("/users/admin/users"))
+			r.Get("/users/admin/users", h.findUsers)
+			r.Get("/users/admin/users/{id}", h.adminUser)
+			r.Post("/users/admin/users/{id}/ban", h.banUser)
+			r.Post("/users/admin/users/{id}/unban", h.unbanUser)
+			r.Post("/users/admin/users/{id}/role", h.setRole)
+			r.Get("/users/admin/reports", h.reports)
+			r.Post("/users/admin/reports/{id}/dismiss", h.dismissReport)
+			r.Post("/users/admin/reports/{id}/ban", h.banReported)
+		})
 	})
 
 	// Machine to machine: the event history for consumers that start with an

@@ -1,0 +1,746 @@
+package accounts_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scs-platform/shared-events/cloudevent"
+	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/outbox"
+	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/sqldb"
+
+	"github.com/scs-platform/scs-users/internal/accounts"
+	"github.com/scs-platform/scs-users/internal/migrations"
+	"github.com/scs-platform/scs-users/internal/password"
+	"github.com/scs-platform/scs-users/internal/ratelimit"
+)
+
+// fast are argon2id parameters far below OWASP's, so that the suite runs
+// quickly; the password package tests the real ones.
+var fast = password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+
+const pw = "correct horse battery staple"
+
+// clock is the settable clock of a fixture.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+
+type fixture struct {
+	db     *sqldb.DB
+	events *outbox.Outbox
+	svc    *accounts.Service
+	clock  *clock
+	seen   int64 // events before this sequence were looked at
+}
+
+func newFixture(t *testing.T, open func(testing.TB) *sqldb.DB) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db := open(t)
+	events := outbox.New(db)
+	if err := events.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := ratelimit.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx, "users", migrations.FS, "."); err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)}
+	limiter := ratelimit.New(db)
+	limiter.Now = c.Now
+	return &fixture{db: db, events: events, clock: c, svc: &accounts.Service{
+		DB: db, Outbox: events, Hasher: password.NewHasher(fast, 4), Limiter: limiter,
+		Limits: accounts.Limits{
+			LoginPerAccount: ratelimit.Rate{Burst: 5, Every: time.Minute},
+			LoginPerIP:      ratelimit.Rate{Burst: 20, Every: 15 * time.Second},
+			SignUpPerIP:     ratelimit.Rate{Burst: 5, Every: 10 * time.Minute},
+		},
+		Policy: accounts.SessionPolicy{Idle: time.Hour, MaxAge: 12 * time.Hour},
+		Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
+		Now:    c.Now,
+	}}
+}
+
+// forEachBackend runs the test on SQLite and on PostgreSQL.
+func forEachBackend(t *testing.T, test func(t *testing.T, f *fixture)) {
+	for _, b := range servicetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) { test(t, newFixture(t, b.Open)) })
+	}
+}
+
+var device = accounts.Client{IP: "192.0.2.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"}
+
+func (f *fixture) signUp(t *testing.T, email, name string) (accounts.User, accounts.Session) {
+	t.Helper()
+	u, s, err := f.svc.SignUp(context.Background(), accounts.SignUp{Email: email, DisplayName: name, Password: pw, Client: device})
+	if err != nil {
+		t.Fatalf("sign up %s: %v", email, err)
+	}
+	return u, s
+}
+
+func (f *fixture) logIn(t *testing.T, email string) accounts.Session {
+	t.Helper()
+	_, s, err := f.svc.LogIn(context.Background(), accounts.LogIn{Email: email, Password: pw, Client: device})
+	if err != nil {
+		t.Fatalf("log in %s: %v", email, err)
+	}
+	return s
+}
+
+// newEvents returns the events appended since the last call.
+func (f *fixture) newEvents(t *testing.T) []cloudevent.Event {
+	t.Helper()
+	evs, _, err := f.events.Read(context.Background(), f.seen, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) > 0 {
+		f.seen = evs[len(evs)-1].Sequence
+	}
+	return evs
+}
+
+// summary is an event as the tests compare it.
+type summary struct {
+	Type    string
+	Subject string
+	Version int64
+}
+
+func summarise(evs []cloudevent.Event) []summary {
+	var out []summary
+	for _, ev := range evs {
+		out = append(out, summary{ev.Type, ev.Subject, ev.AggregateVersion})
+	}
+	return out
+}
+
+func sameEvents(t *testing.T, what string, got []cloudevent.Event, want ...summary) {
+	t.Helper()
+	g := summarise(got)
+	if len(g) != len(want) {
+		t.Fatalf("%s published %v, want %v", what, g, want)
+	}
+	for i := range g {
+		if g[i] != want[i] {
+			t.Fatalf("%s published %v, want %v", what, g, want)
+		}
+	}
+}
+
+func TestSignUp(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		u, s := f.signUp(t, " Ada@Example.COM ", "  Ada   Lovelace ")
+		if u.Email != "ada@example.com" || u.DisplayName != "Ada Lovelace" || u.Role != contracts.RoleUser ||
+			u.Status != contracts.StatusActive || u.Version != 1 {
+			t.Errorf("signed up %+v", u)
+		}
+		if s.UserID != u.ID || s.IP != device.IP || !s.ExpiresAt.Equal(f.clock.Now().Add(12*time.Hour)) {
+			t.Errorf("session %+v", s)
+		}
+		evs := f.newEvents(t)
+		sameEvents(t, "sign-up", evs, summary{contracts.TypeUserRegisteredV1, u.ID, 1})
+		p, err := contracts.Decode[contracts.UserRegisteredV1](evs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.DisplayName != "Ada Lovelace" || p.Role != contracts.RoleUser || !p.TokensValidAfter.Equal(f.clock.Now()) {
+			t.Errorf("registered %+v", p)
+		}
+
+		_, _, err = f.svc.SignUp(ctx, accounts.SignUp{Email: "ADA@example.com", DisplayName: "Imposter", Password: pw, Client: device})
+		var errs accounts.FieldErrors
+		if !errors.As(err, &errs) || errs["email"] == "" {
+			t.Errorf("second sign-up with the address: %v, want a field error on email", err)
+		}
+		if evs := f.newEvents(t); len(evs) != 0 {
+			t.Errorf("a refused sign-up published %v", summarise(evs))
+		}
+	})
+}
+
+func TestSignUpRefusesBadInput(t *testing.T) {
+	f := newFixture(t, servicetest.SQLite)
+	for _, tc := range []struct {
+		name, email, display, password, field string
+	}{
+		{"no email", "", "Ada", pw, "email"},
+		{"not an email", "ada.example.com", "Ada", pw, "email"},
+		{"email with a name", "Ada <ada@example.com>", "Ada", pw, "email"},
+		{"no dot in the domain", "ada@localhost", "Ada", pw, "email"},
+		{"no name", "ada@example.com", "   ", pw, "display_name"},
+		{"name too long", "ada@example.com", string(make([]rune, 51, 51)), pw, "display_name"},
+		{"name with a right-to-left override", "ada@example.com", "Ada\u202eecilA", pw, "display_name"},
+		{"name with a control character", "ada@example.com", "Ada\x07", pw, "display_name"},
+		{"short password", "ada@example.com", "Ada", "seven77", "password"},
+		{"common password", "ada@example.com", "Ada", "iloveyou", "password"},
+		{"password is the email", "ada@example.com", "Ada", "ada@example.com", "password"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := f.svc.SignUp(context.Background(), accounts.SignUp{Email: tc.email, DisplayName: tc.display, Password: tc.password, Client: device})
+			var errs accounts.FieldErrors
+			if !errors.As(err, &errs) || errs[tc.field] == "" {
+				t.Fatalf("SignUp = %v, want a field error on %s", err, tc.field)
+			}
+		})
+	}
+	if evs := f.newEvents(t); len(evs) != 0 {
+		t.Errorf("refused sign-ups published %v", summarise(evs))
+	}
+}
+
+func TestLogIn(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		u, first := f.signUp(t, "ada@example.com", "Ada")
+		f.newEvents(t)
+
+		s := f.logIn(t, "ADA@example.com")
+		if s.ID == first.ID || s.UserID != u.ID {
+			t.Errorf("login session %+v, want a new session of %s", s, u.ID)
+		}
+		for name, in := range map[string]accounts.LogIn{
+			"wrong password": {Email: "ada@example.com", Password: "correct horse battery stapler"},
+			"unknown email":  {Email: "nobody@example.com", Password: pw},
+		} {
+			if _, _, err := f.svc.LogIn(ctx, in); !errors.Is(err, accounts.ErrInvalidCredentials) {
+				t.Errorf("%s: %v, want ErrInvalidCredentials", name, err)
+			}
+		}
+		var errs accounts.FieldErrors
+		if _, _, err := f.svc.LogIn(ctx, accounts.LogIn{}); !errors.As(err, &errs) || errs["email"] == "" || errs["password"] == "" {
+			t.Errorf("empty login form: %v, want field errors on email and password", err)
+		}
+
+		// Logging in from a browser that holds a session ends that session.
+		_, _, err := f.svc.LogIn(ctx, accounts.LogIn{Email: "ada@example.com", Password: pw, Previous: s.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameEvents(t, "login over a session", f.newEvents(t), summary{contracts.TypeSessionRevokedV1, s.ID, 1})
+	})
+}
+
+func TestLoginLimits(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		f.signUp(t, "ada@example.com", "Ada")
+		// A user's own successful logins never count against them.
+		for range 8 {
+			f.logIn(t, "ada@example.com")
+		}
+		wrong := accounts.LogIn{Email: "ada@example.com", Password: "not the password at all", Client: device}
+		for i := range 5 {
+			if _, _, err := f.svc.LogIn(ctx, wrong); !errors.Is(err, accounts.ErrInvalidCredentials) {
+				t.Fatalf("wrong password %d: %v", i+1, err)
+			}
+		}
+		_, _, err := f.svc.LogIn(ctx, wrong)
+		var limited *accounts.RateLimited
+		if !errors.As(err, &limited) || limited.RetryAfterSeconds() != 60 {
+			t.Fatalf("sixth wrong password: %v, want RateLimited for 60 s", err)
+		}
+		// The right password is refused too while the account's bucket is full:
+		// that is the point of the limit.
+		right := accounts.LogIn{Email: "ada@example.com", Password: pw, Client: accounts.Client{IP: "198.51.100.1"}}
+		if _, _, err := f.svc.LogIn(ctx, right); !errors.As(err, &limited) {
+			t.Fatalf("right password while limited: %v, want RateLimited", err)
+		}
+		f.clock.Advance(time.Minute)
+		if _, _, err := f.svc.LogIn(ctx, right); err != nil {
+			t.Fatalf("right password a minute later: %v", err)
+		}
+		// An unknown address is limited exactly like a known one.
+		ghost := accounts.LogIn{Email: "ghost@example.com", Password: "whatever it is here", Client: accounts.Client{IP: "203.0.113.9"}}
+		for range 5 {
+			_, _, _ = f.svc.LogIn(ctx, ghost)
+		}
+		if _, _, err := f.svc.LogIn(ctx, ghost); !errors.As(err, &limited) {
+			t.Fatalf("sixth attempt on an unknown address: %v, want RateLimited", err)
+		}
+	})
+}
+
+func TestLoginPerIPLimitCountsIPv6Networks(t *testing.T) {
+	f := newFixture(t, servicetest.SQLite)
+	f.svc.Limits.LoginPerIP = ratelimit.Rate{Burst: 3, Every: time.Hour}
+	ctx := context.Background()
+	for i, ip := range []string{"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"} {
+		in := accounts.LogIn{Email: "user" + string(rune('a'+i)) + "@example.com", Password: "not a password here", Client: accounts.Client{IP: ip}}
+		if _, _, err := f.svc.LogIn(ctx, in); !errors.Is(err, accounts.ErrInvalidCredentials) {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+	_, _, err := f.svc.LogIn(ctx, accounts.LogIn{Email: "userz@example.com", Password: "not a password here", Client: accounts.Client{IP: "2001:db8:1:2:abcd::9"}})
+	var limited *accounts.RateLimited
+	if !errors.As(err, &limited) {
+		t.Fatalf("fourth attempt from the same /64: %v, want RateLimited", err)
+	}
+	if _, _, err := f.svc.LogIn(ctx, accounts.LogIn{Email: "userz@example.com", Password: "not a password here", Client: accounts.Client{IP: "2001:db8:1:3::1"}}); errors.As(err, &limited) {
+		t.Errorf("another /64 was limited too")
+	}
+}
+
+func TestSignUpLimit(t *testing.T) {
+	f := newFixture(t, servicetest.SQLite)
+	ctx := context.Background()
+	for i := range 5 {
+		f.signUp(t, "user"+string(rune('a'+i))+"@example.com", "User")
+	}
+	_, _, err := f.svc.SignUp(ctx, accounts.SignUp{Email: "late@example.com", DisplayName: "Late", Password: pw, Client: device})
+	var limited *accounts.RateLimited
+	if !errors.As(err, &limited) {
+		t.Fatalf("sixth sign-up: %v, want RateLimited", err)
+	}
+	// A form with mistakes costs nothing.
+	f.clock.Advance(10 * time.Minute)
+	_, _, err = f.svc.SignUp(ctx, accounts.SignUp{Email: "bad", DisplayName: "Late", Password: pw, Client: device})
+	var errs accounts.FieldErrors
+	if !errors.As(err, &errs) {
+		t.Fatalf("bad form: %v", err)
+	}
+	f.signUp(t, "late@example.com", "Late")
+}
+
+func TestResume(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		u, s := f.signUp(t, "ada@example.com", "Ada")
+		issued := f.clock.Now()
+
+		got, gu, err := f.svc.Resume(ctx, s.ID, u.ID, issued, device)
+		if err != nil || got.ID != s.ID || gu.ID != u.ID {
+			t.Fatalf("Resume = %+v, %+v, %v", got, gu, err)
+		}
+		if _, _, err := f.svc.Resume(ctx, s.ID, "01a2378a-0819-7e14-8ad1-eb42cc5b55dc", issued, device); !errors.Is(err, accounts.ErrSessionEnded) {
+			t.Errorf("Resume as another user: %v, want ErrSessionEnded", err)
+		}
+		if _, _, err := f.svc.Resume(ctx, "0b6f4b0c-5ad5-4d4f-9a55-1d3c0b1f0000", u.ID, issued, device); !errors.Is(err, accounts.ErrSessionEnded) {
+			t.Errorf("Resume of an unknown session: %v, want ErrSessionEnded", err)
+		}
+
+		// Activity keeps it alive past the idle timeout…
+		for range 3 {
+			f.clock.Advance(50 * time.Minute)
+			moved := accounts.Client{IP: "198.51.100.4", UserAgent: device.UserAgent}
+			got, _, err := f.svc.Resume(ctx, s.ID, u.ID, issued, moved)
+			if err != nil {
+				t.Fatalf("Resume after 50 minutes of quiet: %v", err)
+			}
+			if !got.LastSeen.Equal(f.clock.Now()) || got.IP != moved.IP {
+				t.Errorf("Resume did not touch the session: %+v", got)
+			}
+		}
+		// …but an hour of quiet ends it.
+		f.clock.Advance(time.Hour)
+		if _, _, err := f.svc.Resume(ctx, s.ID, u.ID, issued, device); !errors.Is(err, accounts.ErrSessionEnded) {
+			t.Errorf("Resume after an idle hour: %v, want ErrSessionEnded", err)
+		}
+		sessions, err := f.svc.Sessions(ctx, u.ID)
+		if err != nil || len(sessions) != 0 {
+			t.Errorf("Sessions lists %+v, %v; want the idle session gone", sessions, err)
+		}
+	})
+}
+
+func TestSessionMaxAge(t *testing.T) {
+	f := newFixture(t, servicetest.SQLite)
+	ctx := context.Background()
+	u, s := f.signUp(t, "ada@example.com", "Ada")
+	for range 24 {
+		f.clock.Advance(30 * time.Minute)
+		if _, _, err := f.svc.Resume(ctx, s.ID, u.ID, f.clock.Now(), device); err != nil {
+			break
+		}
+	}
+	if f.clock.Now().Sub(s.CreatedAt) != 12*time.Hour {
+		t.Fatalf("the session lasted %s of activity, want exactly the maximum age of 12h", f.clock.Now().Sub(s.CreatedAt))
+	}
+}
+
+func TestRenewal(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		u, s := f.signUp(t, "ada@example.com", "Ada")
+		issued := f.clock.Now()
+		f.newEvents(t)
+		f.clock.Advance(time.Second)
+		if err := f.svc.SetRole(ctx, "", u.ID, contracts.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+		sameEvents(t, "role change", f.newEvents(t), summary{contracts.TypeUserUpdatedV1, u.ID, 2})
+
+		// Two requests racing with the old token both end up in one new session.
+		var wg sync.WaitGroup
+		results := make([]accounts.Session, 4)
+		errs := make([]error, 4)
+		for i := range results {
+			wg.Go(func() { results[i], _, errs[i] = f.svc.Resume(ctx, s.ID, u.ID, issued, device) })
+		}
+		wg.Wait()
+		for i := range results {
+			if errs[i] != nil {
+				t.Fatalf("racing Resume %d: %v", i, errs[i])
+			}
+			if results[i].ID == s.ID || results[i].ID != results[0].ID {
+				t.Fatalf("racing Resumes gave sessions %s, %s; want one new session", results[0].ID, results[i].ID)
+			}
+		}
+		sameEvents(t, "renewal", f.newEvents(t), summary{contracts.TypeSessionRevokedV1, s.ID, 1})
+		if !results[0].ExpiresAt.Equal(s.ExpiresAt) {
+			t.Errorf("the renewed session ends at %s, want the old one's end %s", results[0].ExpiresAt, s.ExpiresAt)
+		}
+		// After the grace, the old token no longer leads anywhere.
+		f.clock.Advance(2 * time.Minute)
+		if _, _, err := f.svc.Resume(ctx, s.ID, u.ID, issued, device); !errors.Is(err, accounts.ErrSessionEnded) {
+			t.Errorf("old session after the grace: %v, want ErrSessionEnded", err)
+		}
+	})
+}
+
+func TestRevokeSessions(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		ada, phone := f.signUp(t, "ada@example.com", "Ada")
+		laptop := f.logIn(t, "ada@example.com")
+		tablet := f.logIn(t, "ada@example.com")
+		bob, bobs := f.signUp(t, "bob@example.com", "Bob")
+		f.newEvents(t)
+
+		// Nobody ends someone else's session (IDOR): not found, nothing published.
+		if err := f.svc.RevokeSession(ctx, bob.ID, phone.ID); !errors.Is(err, accounts.ErrNotFound) {
+			t.Errorf("Bob revoking Ada's session: %v, want ErrNotFound", err)
+		}
+		if evs := f.newEvents(t); len(evs) != 0 {
+			t.Errorf("a refused revocation published %v", summarise(evs))
+		}
+		if err := f.svc.RevokeSession(ctx, ada.ID, tablet.ID); err != nil {
+			t.Fatal(err)
+		}
+		sameEvents(t, "revoke", f.newEvents(t), summary{contracts.TypeSessionRevokedV1, tablet.ID, 1})
+		if err := f.svc.RevokeSession(ctx, ada.ID, tablet.ID); !errors.Is(err, accounts.ErrNotFound) {
+			t.Errorf("revoking it again: %v, want ErrNotFound", err)
+		}
+
+		f.clock.Advance(time.Second)
+		next, err := f.svc.RevokeOtherSessions(ctx, ada.ID, laptop.ID, device)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs := f.newEvents(t)
+		sameEvents(t, "log out other devices", evs,
+			summary{contracts.TypeUserUpdatedV1, ada.ID, 2},
+			summary{contracts.TypeSessionRevokedV1, phone.ID, 1},
+			summary{contracts.TypeSessionRevokedV1, laptop.ID, 1})
+		upd, err := contracts.Decode[contracts.UserUpdatedV1](evs[0])
+		if err != nil || !upd.Has(contracts.UserChangeTokensValidAfter) || !upd.TokensValidAfter.Equal(f.clock.Now()) {
+			t.Errorf("update %+v, %v; want tokens_valid_after moved to now", upd, err)
+		}
+		sessions, err := f.svc.Sessions(ctx, ada.ID)
+		if err != nil || len(sessions) != 1 || sessions[0].ID != next.ID {
+			t.Errorf("Ada's sessions = %+v, %v; want only the renewed %s", sessions, err, next.ID)
+		}
+		if _, _, err := f.svc.Resume(ctx, bobs.ID, bob.ID, f.clock.Now(), device); err != nil {
+			t.Errorf("Bob's session suffered: %v", err)
+		}
+	})
+}
+
+func TestChangePassword(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		u, s := f.signUp(t, "ada@example.com", "Ada")
+		other := f.logIn(t, "ada@example.com")
+		f.newEvents(t)
+		const newPW = "a different long passphrase"
+		var errs accounts.FieldErrors
+		_, err := f.svc.ChangePassword(ctx, u.ID, accounts.ChangePassword{Current: "wrong password here", New: newPW, Session: s.ID})
+		if !errors.As(err, &errs) || errs["current_password"] == "" {
+			t.Fatalf("wrong current password: %v", err)
+		}
+		_, err = f.svc.ChangePassword(ctx, u.ID, accounts.ChangePassword{Current: pw, New: "password1", Session: s.ID})
+		if !errors.As(err, &errs) || errs["new_password"] == "" {
+			t.Fatalf("common new password: %v", err)
+		}
+		if evs := f.newEvents(t); len(evs) != 0 {
+			t.Fatalf("refused changes published %v", summarise(evs))
+		}
+		next, err := f.svc.ChangePassword(ctx, u.ID, accounts.ChangePassword{Current: pw, New: newPW, Session: s.ID, Client: device})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameEvents(t, "password change", f.newEvents(t),
+			summary{contracts.TypeUserUpdatedV1, u.ID, 2},
+			summary{contracts.TypeSessionRevokedV1, other.ID, 1},
+			summary{contracts.TypeSessionRevokedV1, s.ID, 1})
+		if _, _, err := f.svc.LogIn(ctx, accounts.LogIn{Email: "ada@example.com", Password: pw}); !errors.Is(err, accounts.ErrInvalidCredentials) {
+			t.Errorf("the old password still works: %v", err)
+		}
+		if _, _, err := f.svc.LogIn(ctx, accounts.LogIn{Email: "ada@example.com", Password: newPW}); err != nil {
+			t.Errorf("the new password: %v", err)
+		}
+		if _, _, err := f.svc.Resume(ctx, next.ID, u.ID, f.clock.Now(), device); err != nil {
+			t.Errorf("the renewed session: %v", err)
+		}
+	})
+}
+
+func TestRename(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		u, _ := f.signUp(t, "ada@example.com", "Ada")
+		f.newEvents(t)
+		got, err := f.svc.Rename(ctx, u.ID, " Countess  of Lovelace ")
+		if err != nil || got.DisplayName != "Countess of Lovelace" || got.Version != 2 {
+			t.Fatalf("Rename = %+v, %v", got, err)
+		}
+		evs := f.newEvents(t)
+		sameEvents(t, "rename", evs, summary{contracts.TypeUserUpdatedV1, u.ID, 2})
+		upd, _ := contracts.Decode[contracts.UserUpdatedV1](evs[0])
+		if upd.DisplayName != "Countess of Lovelace" || len(upd.Changes) != 1 || !upd.Has(contracts.UserChangeDisplayName) {
+			t.Errorf("update %+v", upd)
+		}
+		if _, err := f.svc.Rename(ctx, u.ID, "Countess of Lovelace"); err != nil {
+			t.Fatal(err)
+		}
+		if evs := f.newEvents(t); len(evs) != 0 {
+			t.Errorf("renaming to the same name published %v", summarise(evs))
+		}
+		var errs accounts.FieldErrors
+		if _, err := f.svc.Rename(ctx, u.ID, ""); !errors.As(err, &errs) || errs["display_name"] == "" {
+			t.Errorf("empty name: %v", err)
+		}
+	})
+}
+
+// TestConcurrentChangesPublishInOrder renames one account from many
+// goroutines at once: every version is published once, in order, and the
+// last event carries the name that was saved last.
+func TestConcurrentChangesPublishInOrder(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		u, _ := f.signUp(t, "ada@example.com", "Ada")
+		f.newEvents(t)
+		var wg sync.WaitGroup
+		for i := range 16 {
+			wg.Go(func() {
+				if _, err := f.svc.Rename(ctx, u.ID, "Ada "+string(rune('A'+i))); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		evs := f.newEvents(t)
+		if len(evs) != 16 {
+			t.Fatalf("16 renames published %d events", len(evs))
+		}
+		for i, ev := range evs {
+			if ev.AggregateVersion != int64(i+2) {
+				t.Fatalf("event %d has version %d, want %d: versions must follow the sequence", i, ev.AggregateVersion, i+2)
+			}
+		}
+		last, _ := contracts.Decode[contracts.UserUpdatedV1](evs[15])
+		stored, _ := f.svc.UserByID(ctx, u.ID)
+		if last.DisplayName != stored.DisplayName || stored.Version != 17 {
+			t.Errorf("stored %q at version %d, last event says %q", stored.DisplayName, stored.Version, last.DisplayName)
+		}
+	})
+}
+
+func TestDeleteAccount(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		u, s := f.signUp(t, "ada@example.com", "Ada")
+		if _, err := f.svc.Rename(ctx, u.ID, "Ada L."); err != nil {
+			t.Fatal(err)
+		}
+		other := f.logIn(t, "ada@example.com")
+		bob, _ := f.signUp(t, "bob@example.com", "Bob")
+		f.newEvents(t)
+
+		var errs accounts.FieldErrors
+		if err := f.svc.DeleteAccount(ctx, u.ID, "not my password, no"); !errors.As(err, &errs) || errs["password"] == "" {
+			t.Fatalf("delete with a wrong password: %v", err)
+		}
+		if err := f.svc.DeleteAccount(ctx, u.ID, pw); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.svc.UserByID(ctx, u.ID)
+		if err != nil || got.Email != "" || got.DisplayName != "" || got.Status != contracts.StatusDeleted || got.Version != 3 {
+			t.Errorf("the deleted row is %+v, %v; want only the id left", got, err)
+		}
+		var sessions int
+		if err := f.db.QueryRowContext(ctx, `SELECT count(*) FROM sessions WHERE user_id = $1`, u.ID).Scan(&sessions); err != nil || sessions != 0 {
+			t.Errorf("%d sessions (with their devices and addresses) are left, %v", sessions, err)
+		}
+		// The whole history, as the feed serves it: the user's earlier events,
+		// with the name, are gone; the deletion and the revocations remain.
+		history, _, err := f.events.Read(ctx, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var left []summary
+		for _, ev := range history {
+			if ev.Subject == u.ID || ev.Subject == s.ID || ev.Subject == other.ID {
+				left = append(left, summary{ev.Type, ev.Subject, ev.AggregateVersion})
+			}
+		}
+		want := []summary{{contracts.TypeUserDeletedV1, u.ID, 3}}
+		for _, sid := range []string{s.ID, other.ID} {
+			want = append(want, summary{contracts.TypeSessionRevokedV1, sid, 1})
+		}
+		if len(left) != 3 || left[0] != want[0] || !((left[1] == want[1] && left[2] == want[2]) || (left[1] == want[2] && left[2] == want[1])) {
+			t.Errorf("Ada's history after deletion: %v, want %v", left, want)
+		}
+		if evs := history; len(evs) == 0 || evs[0].Subject != bob.ID && evs[0].Type != contracts.TypeUserRegisteredV1 {
+			t.Errorf("Bob's history suffered: %v", summarise(history))
+		}
+		if _, _, err := f.svc.LogIn(ctx, accounts.LogIn{Email: "ada@example.com", Password: pw}); !errors.Is(err, accounts.ErrInvalidCredentials) {
+			t.Errorf("login to the deleted account: %v, want ErrInvalidCredentials", err)
+		}
+		// The address is free again.
+		f.signUp(t, "ada@example.com", "Ada again")
+	})
+}
+
+func TestBanAndRoles(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		admin, adminSession := f.signUp(t, "admin@example.com", "Admin")
+		if err := f.svc.SetRole(ctx, "", admin.ID, contracts.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+		mallory, ms := f.signUp(t, "mallory@example.com", "Mallory")
+		f.newEvents(t)
+
+		var errs accounts.FieldErrors
+		if err := f.svc.Ban(ctx, admin.ID, mallory.ID, "  "); !errors.As(err, &errs) || errs["reason"] == "" {
+			t.Errorf("ban without a reason: %v", err)
+		}
+		if err := f.svc.Ban(ctx, admin.ID, admin.ID, "testing"); !errors.Is(err, accounts.ErrSelf) {
+			t.Errorf("self-ban: %v, want ErrSelf", err)
+		}
+		if err := f.svc.Ban(ctx, admin.ID, mallory.ID, "spam in chat"); err != nil {
+			t.Fatal(err)
+		}
+		evs := f.newEvents(t)
+		sameEvents(t, "ban", evs, summary{contracts.TypeUserUpdatedV1, mallory.ID, 2}, summary{contracts.TypeSessionRevokedV1, ms.ID, 1})
+		upd, _ := contracts.Decode[contracts.UserUpdatedV1](evs[0])
+		if upd.Status != contracts.StatusBanned || !upd.Has(contracts.UserChangeStatus) || !upd.Has(contracts.UserChangeTokensValidAfter) {
+			t.Errorf("ban update %+v", upd)
+		}
+		if _, _, err := f.svc.LogIn(ctx, accounts.LogIn{Email: "mallory@example.com", Password: pw}); !errors.Is(err, accounts.ErrSuspended) {
+			t.Errorf("banned login: %v, want ErrSuspended", err)
+		}
+		if _, _, err := f.svc.LogIn(ctx, accounts.LogIn{Email: "mallory@example.com", Password: "wrong password here"}); !errors.Is(err, accounts.ErrInvalidCredentials) {
+			t.Errorf("banned login with a wrong password: %v, want ErrInvalidCredentials (a ban is shown only to who knows the password)", err)
+		}
+		if _, _, err := f.svc.Resume(ctx, ms.ID, mallory.ID, f.clock.Now(), device); !errors.Is(err, accounts.ErrSessionEnded) {
+			t.Errorf("banned session: %v, want ErrSessionEnded", err)
+		}
+		if err := f.svc.Ban(ctx, admin.ID, mallory.ID, "again"); err != nil {
+			t.Fatal(err)
+		}
+		if evs := f.newEvents(t); len(evs) != 0 {
+			t.Errorf("banning a banned user published %v", summarise(evs))
+		}
+		if err := f.svc.Unban(ctx, admin.ID, mallory.ID, "appeal accepted"); err != nil {
+			t.Fatal(err)
+		}
+		sameEvents(t, "unban", f.newEvents(t), summary{contracts.TypeUserUpdatedV1, mallory.ID, 3})
+		f.logIn(t, "mallory@example.com")
+
+		history, err := f.svc.History(ctx, mallory.ID)
+		if err != nil || len(history) != 2 || history[0].Action != "unban" || history[1].Action != "ban" ||
+			history[1].Detail != "spam in chat" || history[1].ActorName != "Admin" {
+			t.Errorf("history %+v, %v", history, err)
+		}
+
+		if err := f.svc.SetRole(ctx, admin.ID, admin.ID, contracts.RoleUser); !errors.Is(err, accounts.ErrLastAdmin) {
+			t.Errorf("demoting the last admin: %v, want ErrLastAdmin", err)
+		}
+		if err := f.svc.SetRole(ctx, admin.ID, mallory.ID, "root"); !errors.As(err, &errs) {
+			t.Errorf("an unknown role: %v", err)
+		}
+		if err := f.svc.SetRole(ctx, admin.ID, mallory.ID, contracts.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.SetRole(ctx, mallory.ID, admin.ID, contracts.RoleUser); err != nil {
+			t.Errorf("demoting one of two admins: %v", err)
+		}
+		if _, _, err := f.svc.Resume(ctx, adminSession.ID, admin.ID, f.clock.Now().Add(-time.Hour), device); err != nil {
+			t.Errorf("the demoted admin's session: %v, want it renewed", err)
+		}
+	})
+}
+
+// TestTwoAdminsDemotingEachOther runs both demotions at once on PostgreSQL:
+// one wins, the other finds itself the last admin.
+func TestTwoAdminsDemotingEachOther(t *testing.T) {
+	f := newFixture(t, servicetest.Postgres)
+	ctx := context.Background()
+	a, _ := f.signUp(t, "a@example.com", "A")
+	b, _ := f.signUp(t, "b@example.com", "B")
+	for _, u := range []accounts.User{a, b} {
+		if err := f.svc.SetRole(ctx, "", u.ID, contracts.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 10 {
+		var wg sync.WaitGroup
+		var errA, errB error
+		wg.Go(func() { errA = f.svc.SetRole(ctx, a.ID, b.ID, contracts.RoleUser) })
+		wg.Go(func() { errB = f.svc.SetRole(ctx, b.ID, a.ID, contracts.RoleUser) })
+		wg.Wait()
+		var admins int
+		if err := f.db.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE role = 'admin'`).Scan(&admins); err != nil {
+			t.Fatal(err)
+		}
+		if admins != 1 || (errA == nil) == (errB == nil) {
+			t.Fatalf("after both demotions: %d admins, errors %v and %v; want one admin and one ErrLastAdmin", admins, errA, errB)
+		}
+		for _, err := range []error{errA, errB} {
+			if err != nil && !errors.Is(err, accounts.ErrLastAdmin) {
+				t.Fatalf("unexpected error %v", err)
+			}
+		}
+		// Make both admins again for the next round.
+		for _, u := range []accounts.User{a, b} {
+			if err := f.svc.SetRole(ctx, "", u.ID, contracts.RoleAdmin); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func TestRehashOnLogin(t *testing.T) {
+	f := newFixture(t, servicetest.SQLite)
+	ctx := context.Background()
+	u, _ := f.signUp(t, "ada@example.com", "Ada")
+	stronger := fast
+	stronger.Iterations = 2
+	f.svc.Hasher = password.NewHasher(stronger, 2)
+	f.logIn(t, "ada@example.com")
+	var stored string
+	if err := f.db.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = $1`, u.ID).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if _, rehash, err := f.svc.Hasher.Verify(ctx, pw, stored); err != nil || rehash {
+		t.Errorf("after a login with raised parameters the hash %q still wants a re-hash (%v)", stored, err)
+	}
+	f.logIn(t, "ada@example.com")
+}

@@ -1,0 +1,72 @@
+package accounts
+
+import (
+	"net/mail"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Limits of what users type.
+const (
+	MaxEmailLength       = 254 // RFC 5321's limit of a path, less the angle brackets
+	MaxDisplayNameLength = 50
+)
+
+// normaliseEmail is the form an address is stored and looked up in. Only case
+// is folded: the local part's dots and "+tags" belong to the mail provider.
+func normaliseEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
+
+// checkEmail returns the normalised address, or what is wrong with it.
+func checkEmail(email string) (string, string) {
+	e := normaliseEmail(email)
+	switch {
+	case e == "":
+		return "", "Enter your email address."
+	case len(e) > MaxEmailLength:
+		return "", "This email address is too long."
+	}
+	a, err := mail.ParseAddress(e)
+	// ParseAddress also takes "Name <a@b>" and comments; the field wants the
+	// bare address, with a dot in its domain.
+	if err != nil || a.Address != e || a.Name != "" {
+		return "", "Enter an email address like name@example.com."
+	}
+	_, domain, _ := strings.Cut(e, "@")
+	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+		return "", "Enter an email address like name@example.com."
+	}
+	return e, ""
+}
+
+// checkDisplayName returns the name as stored, or what is wrong with it.
+func checkDisplayName(name string) (string, string) {
+	n, ok := cleanText(name)
+	switch {
+	case !ok:
+		return "", "Use letters, digits, spaces and punctuation only."
+	case n == "":
+		return "", "Enter the name other people will see."
+	case utf8.RuneCountInString(n) > MaxDisplayNameLength:
+		return "", "Use at most 50 characters."
+	}
+	return n, ""
+}
+
+// cleanText is a line of text as stored: NFC, trimmed, inner runs of white
+// space collapsed to one space. It is not ok if it holds control or format
+// characters (such as right-to-left overrides), which would let a name pose as
+// another or break the pages it is shown on.
+func cleanText(s string) (string, bool) {
+	t := strings.Join(strings.Fields(norm.NFC.String(s)), " ")
+	for _, r := range t {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return "", false
+		}
+	}
+	return t, true
+}

@@ -1,0 +1,11 @@
+-- One leaky bucket per key ("login-account:alice@example.com", "login-ip:192.0.2.7"):
+-- how full it was at updated_at_us (Unix microseconds). The rate is not stored: it
+-- is configuration, applied when the bucket is read.
+--
+-- No index on updated_at_us: only the occasional Sweep would use it, while every
+-- allowed attempt would pay to update it.
+CREATE TABLE rate_buckets (
+    bucket        TEXT    PRIMARY KEY,
+    level         REAL    NOT NULL,
+    updated_at_us INTEGER NOT NULL
+);

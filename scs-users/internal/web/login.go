@@ -1,0 +1,107 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/scs-platform/scs-users/internal/accounts"
+	"github.com/scs-platform/scs-users/internal/password"
+)
+
+func logInView(v viewer, email, next, formError string, errs accounts.FieldErrors) LogInView {
+	return LogInView{
+		Page: page("Log in", v),
+		Email: Field{Name: "email", Label: "Email address", Type: "email", Value: email, Error: errs["email"],
+			Autocomplete: "username", MaxLength: accounts.MaxEmailLength},
+		Password: Field{Name: "password", Label: "Password", Type: "password", Error: errs["password"],
+			Autocomplete: "current-password", MaxLength: password.MaxLength},
+		Error: formError,
+		Next:  next,
+	}
+}
+
+// logInForm serves GET /users/login.
+func (h *handlers) logInForm(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.URL.Query().Get("next"))
+	if _, ok := viewerFrom(r.Context()); ok {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	v := logInView(viewer{}, "", next, "", nil)
+	v.Page.Done = doneMessage(r)
+	render(w, r, h.logger, http.StatusOK, logInPage(v))
+}
+
+// logIn serves POST /users/login. A wrong password and an unknown address get
+// the same page with the same status, byte for byte.
+func (h *handlers) logIn(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	email, next := r.PostForm.Get("email"), safeNext(r.PostForm.Get("next"))
+	in := accounts.LogIn{Email: email, Password: r.PostForm.Get("password"), Client: h.client(r)}
+	if v, ok := viewerFrom(r.Context()); ok {
+		in.Previous = v.session.ID
+	}
+	u, sess, err := h.accounts.LogIn(r.Context(), in)
+	var errs accounts.FieldErrors
+	switch {
+	case errors.As(err, &errs):
+		render(w, r, h.logger, http.StatusUnprocessableEntity, logInPage(logInView(viewer{}, email, next, "", errs)))
+		return
+	case errors.Is(err, accounts.ErrInvalidCredentials):
+		render(w, r, h.logger, http.StatusUnauthorized, logInPage(logInView(viewer{}, email, next,
+			"The email address or the password is not right. Check both and try again.", nil)))
+		return
+	case errors.Is(err, accounts.ErrSuspended):
+		render(w, r, h.logger, http.StatusForbidden, logInPage(logInView(viewer{}, email, next,
+			"This account is suspended. If you think this is a mistake, contact the platform's support.", nil)))
+		return
+	case err != nil:
+		h.failed(w, r, "log in", err)
+		return
+	}
+	if err := h.issueCookie(w, r, u, sess); err != nil {
+		h.unavailable(w, r, "issue the session token", err)
+		return
+	}
+	if next == "/users/account" {
+		next += "?done=login"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// logOut serves POST /users/logout: the session ends here and, within the
+// replication lag, everywhere.
+func (h *handlers) logOut(w http.ResponseWriter, r *http.Request) {
+	if v, ok := viewerFrom(r.Context()); ok {
+		if err := h.accounts.LogOut(r.Context(), v.session.ID); err != nil {
+			h.unavailable(w, r, "log out", err)
+			return
+		}
+	}
+	h.clearCookie(w)
+	http.Redirect(w, r, "/users/login?done=logout", http.StatusSeeOther)
+}
+
+// refresh serves GET /users/session/refresh?next=...: the other systems send
+// a browser here when its token has expired or predates the user's latest
+// change. A live session gets a new token and goes back to next; an ended one
+// goes to the login page, which comes back to next afterwards.
+func (h *handlers) refresh(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.URL.Query().Get("next"))
+	v, ok := viewerFrom(r.Context())
+	if !ok {
+		http.Redirect(w, r, loginURL(next), http.StatusSeeOther)
+		return
+	}
+	// withSession renewed a token that needed it; a new one anyway, so that a
+	// system that still refuses the old one never sends the browser round in
+	// circles with it.
+	if err := h.issueCookie(w, r, v.user, v.session); err != nil {
+		h.unavailable(w, r, "renew the session token", err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
