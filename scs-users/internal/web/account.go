@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
@@ -38,6 +39,10 @@ func (h *handlers) accountView(r *http.Request, v viewer, f accountForms) (Accou
 			Hint: "At least 8 characters; 15 or more is better.", Autocomplete: "new-password", MaxLength: password.MaxLength},
 	}
 	now := time.Now()
+	// This device first, then the others, the most recently used first.
+	slices.SortStableFunc(sessions, func(a, b accounts.Session) int {
+		return boolRank(b.ID == v.session.ID) - boolRank(a.ID == v.session.ID)
+	})
 	for _, s := range sessions {
 		view.Sessions = append(view.Sessions, SessionRow{
 			ID: s.ID, Device: describeDevice(s.UserAgent), IP: s.IP,
@@ -60,4 +65,11 @@ func (h *handlers) renderAccount(w http.ResponseWriter, r *http.Request, status 
 		return
 	}
 	render(w, r, h.logger, status, accountPage(view))
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
