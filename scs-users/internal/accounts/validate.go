@@ -58,10 +58,14 @@ func checkDisplayName(name string) (string, string) {
 }
 
 // cleanText is a line of text as stored: NFC, trimmed, inner runs of white
-// space collapsed to one space. It is not ok if it holds control or format
+// space collapsed to one space. It is not ok if it is not UTF-8, or holds control or format
 // characters (such as right-to-left overrides), which would let a name pose as
 // another or break the pages it is shown on.
 func cleanText(s string) (string, bool) {
+	if !utf8.ValidString(s) {
+		// Only a broken client sends it, and PostgreSQL would refuse it.
+		return "", false
+	}
 	t := strings.Join(strings.Fields(norm.NFC.String(s)), " ")
 	for _, r := range t {
 		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {

@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/scs-platform/shared-events/authn"
 
@@ -34,7 +36,12 @@ const maxFormBytes = 64 << 10
 // answered already and returns false.
 func (h *handlers) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
+	err := r.ParseForm()
+	if err == nil && !validForm(r.PostForm) {
+		h.errorPage(w, r, http.StatusBadRequest, "The form could not be read", "It held characters that are not text. Go back, check what you typed and try again.")
+		return false
+	}
+	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			h.errorPage(w, r, http.StatusRequestEntityTooLarge, "Too much text", "The form was larger than this site accepts. Shorten what you typed and try again.")
@@ -44,6 +51,33 @@ func (h *handlers) parseForm(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
+}
+
+func validForm(v url.Values) bool {
+	for k, vs := range v {
+		if !utf8.ValidString(k) {
+			return false
+		}
+		for _, s := range vs {
+			if !utf8.ValidString(s) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// textOnly refuses a request whose path or query is not UTF-8 text: nothing
+// the pages link to is, and PostgreSQL refuses to compare such bytes with its
+// text, which would turn a typo into a 503.
+func (h *handlers) textOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !utf8.ValidString(r.URL.Path) || !validForm(r.URL.Query()) {
+			h.errorPage(w, r, http.StatusBadRequest, "Not a valid address", "The address holds characters that are not text.")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // errorPage answers with a page that says, in plain words, what happened.

@@ -90,7 +90,7 @@ func Routes(d Deps) http.Handler {
 	r.Get("/users", redirect("/users/"))
 	r.Handle("/users/static/*", http.StripPrefix("/users/static/", staticFiles(assets)))
 	r.Group(func(r chi.Router) {
-		r.Use(securityHeaders, crossOrigin.Handler, h.withSession)
+		r.Use(securityHeaders, h.textOnly, crossOrigin.Handler, h.withSession)
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			h.errorPage(w, r, http.StatusNotFound, "Not found", "There is no page at this address.")
 		})

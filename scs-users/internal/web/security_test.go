@@ -205,3 +205,37 @@ func TestSessionCookie(t *testing.T) {
 		t.Errorf("Set-Cookie %q over http has Secure or Domain", c)
 	}
 }
+
+// TestTextThatIsNotUTF8 sends bytes that are not text where the pages expect
+// text: the answer is a 4xx that says so, on PostgreSQL too, which refuses such
+// bytes outright.
+func TestTextThatIsNotUTF8(t *testing.T) {
+	for _, backend := range servicetest.Backends() {
+		t.Run(backend.Name, func(t *testing.T) {
+			s := newSite(t, backend.Open)
+			b := s.browser(t)
+			b.signUp("ada@example.com", "Ada")
+			s.admin(t, "ada@example.com")
+			b.logIn("ada@example.com")
+			for _, tc := range []struct {
+				method, path string
+				form         url.Values
+			}{
+				{"POST", "/users/login", url.Values{"email": {"\xffada@example.com"}, "password": {pw}}},
+				{"POST", "/users/signup", url.Values{"email": {"bob@example.com"}, "display_name": {"B\xffob"}, "password": {pw}}},
+				{"POST", "/users/account/name", url.Values{"display_name": {"\xfe"}}},
+				{"GET", "/users/admin/users?q=%ff", nil},
+				{"POST", "/users/account/sessions/%ff/revoke", url.Values{}},
+				{"GET", "/users/admin/users/%ff%fe", nil},
+			} {
+				r := b.do(tc.method, tc.path, tc.form)
+				if r.status != http.StatusBadRequest || find(t, r.body, "error-page") == nil {
+					t.Errorf("%s %s answered %d, want 400 with an error page", tc.method, tc.path, r.status)
+				}
+			}
+			if u := s.user(t, "ada@example.com"); u.DisplayName != "Ada" {
+				t.Errorf("the name became %q", u.DisplayName)
+			}
+		})
+	}
+}
