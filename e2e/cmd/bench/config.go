@@ -35,6 +35,11 @@ type config struct {
 	Prefetch int
 	// PhaseTimeout bounds the wait for the events of one phase to arrive.
 	PhaseTimeout time.Duration
+	// UsersDir is scs-users' module, built for the login benchmark.
+	UsersDir string
+	// LoginClients log in at once for LoginDuration (0 clients skips it).
+	LoginClients  int
+	LoginDuration time.Duration
 	// Out is the BENCHMARKS.md to rewrite ("" writes nothing).
 	Out string
 	// CPUProfile, if set, receives a CPU profile of our path's saturation run.
@@ -67,6 +72,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&cfg.Window, "window", 256, "unconfirmed publishes in flight (the relay's default)")
 	fs.IntVar(&cfg.Prefetch, "prefetch", 200, "consumer prefetch (the consumer's default)")
 	fs.DurationVar(&cfg.PhaseTimeout, "phase-timeout", 90*time.Second, "longest wait for the events of one phase")
+	fs.StringVar(&cfg.UsersDir, "users-dir", "../scs-users", "scs-users' module directory, built for the login benchmark")
+	fs.IntVar(&cfg.LoginClients, "login-clients", 50, "clients logging in at once (0 skips the login benchmark)")
+	fs.DurationVar(&cfg.LoginDuration, "login-duration", 10*time.Second, "length of each login run")
 	fs.StringVar(&cfg.Out, "out", "../BENCHMARKS.md", `BENCHMARKS.md to rewrite ("" for none)`)
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of our path's saturation run to this file")
 	if err := fs.Parse(args); err != nil {
@@ -91,6 +99,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	check(cfg.Window > 0, "-window must be positive, got %d", cfg.Window)
 	check(cfg.Prefetch > 0, "-prefetch must be positive, got %d", cfg.Prefetch)
 	check(cfg.PhaseTimeout > 0, "-phase-timeout must be positive, got %s", cfg.PhaseTimeout)
+	check(cfg.LoginClients >= 0 && cfg.LoginClients <= 1000, "-login-clients must be between 0 and 1000, got %d", cfg.LoginClients)
+	check(cfg.LoginDuration >= 100*time.Millisecond, "-login-duration must be at least 100ms, got %s", cfg.LoginDuration)
 	return cfg, errors.Join(errs...)
 }
 

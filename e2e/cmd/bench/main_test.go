@@ -27,8 +27,9 @@ func TestRun(t *testing.T) {
 		}
 		return ""
 	}
-	args := []string{"-n", "300", "-warmup", "20", "-batch", "5", "-rate", "200", "-lag-duration", "500ms", "-out", out}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	args := []string{"-n", "300", "-warmup", "20", "-batch", "5", "-rate", "200", "-lag-duration", "500ms",
+		"-login-clients", "3", "-login-duration", "300ms", "-users-dir", "../../../scs-users", "-out", out}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if err := run(ctx, args, getenv, &stdout, &stderr); err != nil {
 		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
@@ -60,6 +61,11 @@ func TestRun(t *testing.T) {
 		"| (b) ours, 1 event per transaction | ",
 		"| (b) ours, 5 events per transaction | ",
 		"- Lag: 100 events paced by a ticker at 200/s",
+		"\n## Logins: argon2id with a bounded number of hashes\n",
+		"| Hashes at once | Logins/s |",
+		" (ours: the CPU count) | ",
+		"| 3 (no bound) | ",
+		"3 users signed up, then 3 clients",
 	} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
@@ -132,6 +138,8 @@ func TestParseConfig(t *testing.T) {
 		{name: "zero rate", args: []string{"-rate", "0"}, wantErr: "-rate must be"},
 		{name: "short lag run", args: []string{"-lag-duration", "1ms"}, wantErr: "-lag-duration"},
 		{name: "stray argument", args: []string{"now"}, wantErr: "unexpected arguments: now"},
+		{name: "negative login clients", args: []string{"-login-clients", "-1"}, wantErr: "-login-clients"},
+		{name: "short login run", args: []string{"-login-duration", "1ms"}, wantErr: "-login-duration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 	"github.com/scs-platform/shared-events/topology"
 )
 
-// run measures both scenarios, prints the results and rewrites cfg.Out.
+// run measures every scenario, prints the results and rewrites cfg.Out.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -64,13 +64,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	rep := replication{Config: cfg, Raw: raw, Ours: ours}
 	fmt.Fprintln(stdout)
 	rep.printTable(stdout)
+	sections := []section{rep.section()}
+	if cfg.LoginClients > 0 {
+		fmt.Fprintln(stdout, "\nlogins through scs-users ...")
+		logins, err := benchLogins(ctx, cfg, stdout)
+		if err != nil {
+			return fmt.Errorf("logins: %w", err)
+		}
+		logins.printTable(stdout)
+		sections = append(sections, logins.section())
+	}
 	took := time.Since(started)
 	fmt.Fprintf(stdout, "\nrun took %s\n", took.Round(100*time.Millisecond))
 	if cfg.Out == "" {
 		return nil
 	}
 	info := runInfo{Date: started, Command: command(cfg.Args), Took: took, Machine: m}
-	if err := writeFileAtomic(cfg.Out, []byte(renderBenchmarks(info, []section{rep.section()}))); err != nil {
+	if err := writeFileAtomic(cfg.Out, []byte(renderBenchmarks(info, sections))); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", cfg.Out)

@@ -52,6 +52,10 @@ const system = "users"
 // shutdownTimeout bounds the time from a stop signal to the end of run.
 const shutdownTimeout = 10 * time.Second
 
+// maxHashWait is how long a login or a sign-up waits for one of the
+// PASSWORD_HASH_CONCURRENCY slots before it is answered 503, try again.
+const maxHashWait = 10 * time.Second
+
 // usage is the command line, for a command it does not understand.
 const usage = "usage: scs-users [admin grant|revoke EMAIL | keys list|rotate | deadletters list|replay]"
 
@@ -124,7 +128,9 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*parts,
 		db.Close()
 		return nil, err
 	}
-	p := &parts{db: db, events: events, hasher: password.NewHasher(cfg.Argon2, cfg.HashConcurrency), limiter: ratelimit.New(db)}
+	hasher := password.NewHasher(cfg.Argon2, cfg.HashConcurrency)
+	hasher.MaxWait = maxHashWait
+	p := &parts{db: db, events: events, hasher: hasher, limiter: ratelimit.New(db)}
 	p.accounts = &accounts.Service{
 		DB: db, Outbox: events, Hasher: p.hasher, Limiter: p.limiter, Logger: logger,
 		Limits: accounts.Limits{LoginPerAccount: cfg.LoginPerAccount, LoginPerIP: cfg.LoginPerIP, SignUpPerIP: cfg.SignUpPerIP},

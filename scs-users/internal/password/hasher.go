@@ -29,6 +29,11 @@ var (
 //
 // Hasher implements prometheus.Collector.
 type Hasher struct {
+	// MaxWait bounds a caller's wait for a free slot (0: until its context
+	// ends). A login that has queued for seconds is better told to try again
+	// than left hanging while more arrive behind it.
+	MaxWait time.Duration
+
 	params Params
 	// dummy is a hash made with params of a random password, which Verify
 	// checks when there is no stored hash.
@@ -164,9 +169,18 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	if h.onWait != nil {
 		h.onWait()
 	}
+	var timeout <-chan time.Time
+	if h.MaxWait > 0 {
+		t := time.NewTimer(h.MaxWait)
+		defer t.Stop()
+		timeout = t.C
+	}
 	select {
 	case h.slots <- struct{}{}:
 		return nil
+	case <-timeout:
+		h.busy.Inc()
+		return fmt.Errorf("%w for %s", ErrBusy, h.MaxWait)
 	case <-ctx.Done():
 		h.busy.Inc()
 		return fmt.Errorf("%w: %w", ErrBusy, ctx.Err())

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -403,5 +404,19 @@ func BenchmarkVerifyOWASP(b *testing.B) {
 		if ok, _, err := h.Verify(b.Context(), "correct horse battery staple", encoded); err != nil || !ok {
 			b.Fatal(ok, err)
 		}
+	}
+}
+
+func TestHasherMaxWait(t *testing.T) {
+	h := NewHasher(weak, 1)
+	h.MaxWait = 20 * time.Millisecond
+	h.slots <- struct{}{} // a long hash holds the only slot
+	_, err := h.Hash(t.Context(), "correct horse battery staple")
+	if !errors.Is(err, ErrBusy) || errors.Is(err, context.Canceled) {
+		t.Fatalf("Hash with the slot held past MaxWait = %v, want ErrBusy without a cancelled context", err)
+	}
+	<-h.slots
+	if _, err := h.Hash(t.Context(), "correct horse battery staple"); err != nil {
+		t.Fatalf("Hash with a free slot: %v", err)
 	}
 }
