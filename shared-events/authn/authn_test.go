@@ -96,7 +96,7 @@ func newFixture(t testing.TB) *fixture {
 			userID:   {DisplayName: "Ada", Role: contracts.RoleAdmin, Status: contracts.StatusActive, TokensValidAfter: now.Add(-24 * time.Hour)},
 			bannedID: {DisplayName: "Mallory", Role: contracts.RoleUser, Status: contracts.StatusBanned},
 			goneID:   {Role: contracts.RoleUser, Status: contracts.StatusDeleted},
-			renewID:  {DisplayName: "Renée", Role: contracts.RoleUser, Status: contracts.StatusActive, TokensValidAfter: now.Add(-10 * time.Second)},
+			renewID:  {DisplayName: "Renée", Role: contracts.RoleUser, Status: contracts.StatusActive, TokensValidAfter: now.Add(-10*time.Second + 300*time.Millisecond)},
 		},
 		revoked: map[string]bool{revSess: true},
 	}

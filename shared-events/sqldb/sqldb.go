@@ -136,6 +136,23 @@ func open(rawURL string) (*DB, error) {
 	return &DB{DB: sqlDB, Dialect: SQLite, URL: path, dsn: dsn}, nil
 }
 
+// ForUpdate is the clause that makes a SELECT in a transaction lock the rows it
+// reads until the transaction ends, for a read-modify-write that concurrent
+// transactions must take turns at: " FOR NO KEY UPDATE" on PostgreSQL, nothing
+// on SQLite, whose write transactions (opened with _txlock=immediate) hold the
+// database's one write lock from BEGIN.
+//
+// NO KEY: the lock leaves the rows' keys alone, so that it does not conflict
+// with the KEY SHARE locks that inserting a row which references them takes,
+// which "FOR UPDATE" does, and which deadlocks two transactions that each lock
+// one row and reference the other's.
+func (db *DB) ForUpdate() string {
+	if db.Dialect == Postgres {
+		return " FOR NO KEY UPDATE"
+	}
+	return ""
+}
+
 // InTx runs fn in a transaction and commits it when fn returns nil.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)

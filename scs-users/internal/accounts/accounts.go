@@ -143,7 +143,8 @@ var (
 	ErrSuspended = errors.New("this account is suspended")
 	// ErrSessionEnded is a session that was revoked, expired or went idle.
 	ErrSessionEnded = errors.New("the session has ended")
-	// ErrLastAdmin refuses to take the admin role from, or ban, the only active admin.
+	// ErrLastAdmin refuses to take the admin role from, ban or delete the only
+	// active admin.
 	ErrLastAdmin = errors.New("this is the only admin; make someone else admin first")
 	// ErrSelf refuses an admin's ban of their own account.
 	ErrSelf = errors.New("admins cannot ban themselves")

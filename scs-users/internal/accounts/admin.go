@@ -21,7 +21,7 @@ const MaxReasonLength = 500
 // Deleted accounts are left out: nothing about them can be found any more.
 func (s *Service) FindUsers(ctx context.Context, query string, limit int) ([]User, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+userColumns+` FROM users
-		WHERE status <> 'deleted' AND ($1 = '%%' OR email LIKE $1 ESCAPE '\' OR lower(display_name) LIKE $1 ESCAPE '\')
+		WHERE status <> 'deleted' AND ($1 = '%%' OR email LIKE $1 ESCAPE '\' OR name_folded LIKE $1 ESCAPE '\')
 		ORDER BY created_at_us DESC, id LIMIT $2`, likePattern(query), limit)
 	if err != nil {
 		return nil, fmt.Errorf("accounts: find users: %w", err)
@@ -87,11 +87,7 @@ func logAction(ctx context.Context, tx *sql.Tx, userID, actorID, action, detail 
 
 // activeAdmins counts the active admins, locking their rows on PostgreSQL.
 func activeAdmins(ctx context.Context, db *sqldb.DB, tx *sql.Tx) (int, error) {
-	q := `SELECT id FROM users WHERE role = 'admin' AND status = 'active' ORDER BY id`
-	if db.Dialect == sqldb.Postgres {
-		q += ` FOR UPDATE`
-	}
-	rows, err := tx.QueryContext(ctx, q)
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM users WHERE role = 'admin' AND status = 'active' ORDER BY id`+db.ForUpdate())
 	if err != nil {
 		return 0, fmt.Errorf("accounts: count admins: %w", err)
 	}
@@ -131,9 +127,21 @@ func (s *Service) Ban(ctx context.Context, actorID, userID, reason string, withi
 	}
 	now := s.now()
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		// As in SetRole: two admins banning each other at once must not leave
+		// the platform without one.
+		admins, err := activeAdmins(ctx, s.DB, tx)
+		if err != nil {
+			return err
+		}
 		u, err := lockUser(ctx, s.DB, tx, userID)
 		if err != nil {
 			return err
+		}
+		if u.Status == contracts.StatusDeleted {
+			return ErrNotFound
+		}
+		if u.IsAdmin() && admins <= 1 {
+			return ErrLastAdmin
 		}
 		for _, fn := range within {
 			if err := fn(tx); err != nil {
@@ -173,6 +181,9 @@ func (s *Service) Unban(ctx context.Context, actorID, userID, reason string) err
 		u, err := lockUser(ctx, s.DB, tx, userID)
 		if err != nil {
 			return err
+		}
+		if u.Status == contracts.StatusDeleted {
+			return ErrNotFound
 		}
 		if u.Status != contracts.StatusBanned {
 			return nil

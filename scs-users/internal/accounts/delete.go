@@ -15,7 +15,8 @@ import (
 // naming it still resolve) and the deletion is published. The user's earlier
 // events leave the outbox, which is also the feed other systems catch up from:
 // they held the display name, and the deleted event, which stays, says all a
-// consumer needs.
+// consumer needs. The only admin cannot leave (ErrLastAdmin) before making
+// someone else admin.
 func (s *Service) DeleteAccount(ctx context.Context, userID, pw string) error {
 	u, err := s.UserByID(ctx, userID)
 	if err != nil {
@@ -29,9 +30,16 @@ func (s *Service) DeleteAccount(ctx context.Context, userID, pw string) error {
 	}
 	now := s.now()
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		admins, err := activeAdmins(ctx, s.DB, tx)
+		if err != nil {
+			return err
+		}
 		u, err := lockUser(ctx, s.DB, tx, userID)
 		if err != nil {
 			return err
+		}
+		if u.IsAdmin() && admins <= 1 {
+			return ErrLastAdmin
 		}
 		ended, err := revokeSessions(ctx, tx, now, reasonDeleted, "", `user_id = $4`, u.ID)
 		if err != nil {

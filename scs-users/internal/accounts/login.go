@@ -69,10 +69,10 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (User, Session, error) 
 		// ON CONFLICT on the address rather than a failed INSERT: on PostgreSQL a
 		// unique violation aborts the transaction, and the dialects word it
 		// differently.
-		res, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, display_name, password_hash, role, status,
+		res, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, display_name, name_folded, password_hash, role, status,
 			tokens_valid_after_us, version, created_at_us, updated_at_us)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (email) DO NOTHING`,
-			u.ID, u.Email, u.DisplayName, hash, string(u.Role), string(u.Status), micros(u.TokensValidAfter), u.Version, micros(now))
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT (email) DO NOTHING`,
+			u.ID, u.Email, u.DisplayName, foldName(u.DisplayName), hash, string(u.Role), string(u.Status), micros(u.TokensValidAfter), u.Version, micros(now))
 		if err != nil {
 			return fmt.Errorf("accounts: insert user: %w", err)
 		}
@@ -158,6 +158,20 @@ func (s *Service) LogIn(ctx context.Context, in LogIn) (User, Session, error) {
 	now := s.now()
 	sess := s.newSession(u.ID, in.Client, now)
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		// The password was checked against the hash read before the hashing; a
+		// password change, a ban or a deletion may have committed since. Only
+		// the account as it was checked may log in, and only its hash may be
+		// replaced.
+		current, err := lockUser(ctx, s.DB, tx, u.ID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case current.passwordHash != u.passwordHash || current.Status == contracts.StatusDeleted:
+			return ErrInvalidCredentials
+		case current.Status != contracts.StatusActive:
+			return ErrSuspended
+		}
 		if newHash != "" {
 			if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, u.ID, newHash); err != nil {
 				return fmt.Errorf("accounts: re-hash password: %w", err)

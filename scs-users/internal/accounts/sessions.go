@@ -67,16 +67,16 @@ func (s *Service) alive(sess Session, now time.Time) bool {
 }
 
 // Resume returns the session sid of userID and its user, for a request that
-// presented a token of that session issued at issued. It ends in
+// presented a token of that session issued at issued with role. It ends in
 // ErrSessionEnded when the session was revoked, went idle, passed its maximum
 // age, or its user may no longer log in.
 //
-// When the token predates the user's tokens_valid_after (a password or role
-// change, "log out other devices"), the session is renewed: a new id takes
+// When the token predates the user's tokens_valid_after, or carries another
+// role (a privilege change), the session is renewed: a new id takes
 // over, the old one is revoked. The caller compares the returned session's id
 // with the token's and issues a new token when they differ. The session's
 // last-seen time and address are brought up to date on the way.
-func (s *Service) Resume(ctx context.Context, sid, userID string, issued time.Time, c Client) (Session, User, error) {
+func (s *Service) Resume(ctx context.Context, sid, userID string, issued time.Time, role contracts.Role, c Client) (Session, User, error) {
 	now := s.now()
 	sess, err := getSession(ctx, s.DB, sid)
 	if errors.Is(err, ErrNotFound) {
@@ -100,7 +100,9 @@ func (s *Service) Resume(ctx context.Context, sid, userID string, issued time.Ti
 	if u.Status != contracts.StatusActive {
 		return Session{}, User{}, ErrSessionEnded
 	}
-	if sess.ID == sid && issued.Before(u.TokensValidAfter) {
+	// The role too: a role change in the second the token was issued leaves
+	// tokens_valid_after, which counts whole seconds, where the token is.
+	if sess.ID == sid && (issued.Before(u.TokensValidAfter) || role != u.Role) {
 		if sess, err = s.renew(ctx, sess, now, c); err != nil {
 			return Session{}, User{}, err
 		}
@@ -249,8 +251,8 @@ type ended struct {
 }
 
 // endOtherSessions is what a password change and "log out other devices" do to
-// the sessions: every session of u but current ends with reason, current is
-// renewed, and u is saved (with whatever else the caller changed) with its
+// the sessions: every session of u ends with reason, a new one with current's
+// absolute end takes over from current, and u is saved (with whatever else the caller changed) with its
 // tokens_valid_after at now. The caller publishes the result with publishEnded
 // once every other write of the transaction is done (see publishUser).
 func (s *Service) endOtherSessions(ctx context.Context, tx *sql.Tx, u User, current, reason string, now time.Time, c Client) (ended, error) {
@@ -266,11 +268,11 @@ func (s *Service) endOtherSessions(ctx context.Context, tx *sql.Tx, u User, curr
 	if err := insertSession(ctx, tx, next); err != nil {
 		return ended{}, err
 	}
-	others, err := revokeSessions(ctx, tx, now, reason, "", `user_id = $4 AND id <> $5 AND id <> $6`, u.ID, current, next.ID)
-	if err != nil {
-		return ended{}, err
-	}
-	renewed, err := revokeSessions(ctx, tx, now, reasonRenewed, next.ID, `id = $4`, current)
+	// The current session ends like the others, without a pointer to its
+	// replacement: the browser gets the new one's cookie in this very
+	// response, and whoever else holds the old token (the reason for changing
+	// a password, often) must not be led to it.
+	all, err := revokeSessions(ctx, tx, now, reason, "", `user_id = $4 AND id <> $5`, u.ID, next.ID)
 	if err != nil {
 		return ended{}, err
 	}
@@ -279,7 +281,7 @@ func (s *Service) endOtherSessions(ctx context.Context, tx *sql.Tx, u User, curr
 	if err != nil {
 		return ended{}, err
 	}
-	return ended{next: next, user: saved, ended: append(others, renewed...)}, nil
+	return ended{next: next, user: saved, ended: all}, nil
 }
 
 func (s *Service) publishEnded(ctx context.Context, tx *sql.Tx, e ended, now time.Time) error {

@@ -51,11 +51,7 @@ func getUser(ctx context.Context, q querier, where string, arg any) (User, error
 // two changes to one account (a rename and a ban, say) take turns and each
 // publishes the snapshot it wrote; SQLite's write transactions take turns anyway.
 func lockUser(ctx context.Context, db *sqldb.DB, tx *sql.Tx, id string) (User, error) {
-	where := `id = $1`
-	if db.Dialect == sqldb.Postgres {
-		where += ` FOR UPDATE`
-	}
-	return getUser(ctx, tx, where, id)
+	return getUser(ctx, tx, `id = $1`+db.ForUpdate(), id)
 }
 
 // UserByID returns the account id.
@@ -75,10 +71,10 @@ func saveUser(ctx context.Context, tx *sql.Tx, u User, now time.Time) (User, err
 	if u.Email != "" {
 		email = u.Email
 	}
-	saved, err := scanUser(tx.QueryRowContext(ctx, `UPDATE users SET email = $2, display_name = $3, password_hash = $4, role = $5,
-		status = $6, tokens_valid_after_us = $7, version = version + 1, updated_at_us = $8
+	saved, err := scanUser(tx.QueryRowContext(ctx, `UPDATE users SET email = $2, display_name = $3, name_folded = $4, password_hash = $5,
+		role = $6, status = $7, tokens_valid_after_us = $8, version = version + 1, updated_at_us = $9
 		WHERE id = $1 RETURNING `+userColumns,
-		u.ID, email, u.DisplayName, u.passwordHash, string(u.Role), string(u.Status), micros(u.TokensValidAfter), micros(now)))
+		u.ID, email, u.DisplayName, foldName(u.DisplayName), u.passwordHash, string(u.Role), string(u.Status), micros(u.TokensValidAfter), micros(now)))
 	if err != nil {
 		return User{}, fmt.Errorf("accounts: save user %s: %w", u.ID, err)
 	}
@@ -141,6 +137,10 @@ func liveSessions(ctx context.Context, q querier, userID string) ([]Session, err
 	}
 	return out, rows.Err()
 }
+
+// foldName is the form of a display name that the admins' search matches:
+// folded by Go, which knows all of Unicode, where SQLite's lower() knows ASCII.
+func foldName(name string) string { return strings.ToLower(name) }
 
 // likePattern turns user input into a LIKE pattern that matches it anywhere,
 // with LIKE's own wildcards escaped.

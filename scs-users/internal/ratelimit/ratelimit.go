@@ -80,14 +80,9 @@ type Limiter struct {
 
 // New returns a Limiter that keeps its buckets in db.
 func New(db *sqldb.DB) *Limiter {
-	q := `SELECT level, updated_at_us FROM rate_buckets WHERE bucket = $1`
-	if db.Dialect == sqldb.Postgres {
-		// Without the row lock two transactions would read the same level and
-		// both add to it. SQLite needs none: the platform opens it with
-		// _txlock=immediate, so a transaction holds the database's one write lock
-		// from BEGIN and transactions run one after the other.
-		q += ` FOR UPDATE`
-	}
+	// Without the row lock two transactions would read the same level and
+	// both add to it.
+	q := `SELECT level, updated_at_us FROM rate_buckets WHERE bucket = $1` + db.ForUpdate()
 	return &Limiter{db: db, selectBucket: q, Now: time.Now}
 }
 

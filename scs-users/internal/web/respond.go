@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/scs-platform/shared-events/authn"
@@ -53,13 +54,15 @@ func (h *handlers) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// validForm reports whether every key and value of v is text: UTF-8 without
+// NUL, which no field has any use for and PostgreSQL refuses to store.
 func validForm(v url.Values) bool {
 	for k, vs := range v {
-		if !utf8.ValidString(k) {
+		if !isText(k) {
 			return false
 		}
 		for _, s := range vs {
-			if !utf8.ValidString(s) {
+			if !isText(s) {
 				return false
 			}
 		}
@@ -67,12 +70,14 @@ func validForm(v url.Values) bool {
 	return true
 }
 
+func isText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
 // textOnly refuses a request whose path or query is not UTF-8 text: nothing
 // the pages link to is, and PostgreSQL refuses to compare such bytes with its
 // text, which would turn a typo into a 503.
 func (h *handlers) textOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !utf8.ValidString(r.URL.Path) || !validForm(r.URL.Query()) {
+		if !isText(r.URL.Path) || !validForm(r.URL.Query()) {
 			h.errorPage(w, r, http.StatusBadRequest, "Not a valid address", "The address holds characters that are not text.")
 			return
 		}

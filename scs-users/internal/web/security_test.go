@@ -206,7 +206,7 @@ func TestSessionCookie(t *testing.T) {
 	}
 }
 
-// TestTextThatIsNotUTF8 sends bytes that are not text where the pages expect
+// TestTextThatIsNotUTF8 sends bytes that are not text (not UTF-8, or NUL) where the pages expect
 // text: the answer is a 4xx that says so, on PostgreSQL too, which refuses such
 // bytes outright.
 func TestTextThatIsNotUTF8(t *testing.T) {
@@ -227,6 +227,10 @@ func TestTextThatIsNotUTF8(t *testing.T) {
 				{"GET", "/users/admin/users?q=%ff", nil},
 				{"POST", "/users/account/sessions/%ff/revoke", url.Values{}},
 				{"GET", "/users/admin/users/%ff%fe", nil},
+				{"POST", "/users/login", url.Values{"email": {"ada\x00@example.com"}, "password": {pw}}},
+				{"GET", "/users/admin/users?q=%00", nil},
+				{"POST", "/users/account/sessions/%00/revoke", url.Values{}},
+				{"GET", "/users/admin/users/%00", nil},
 			} {
 				r := b.do(tc.method, tc.path, tc.form)
 				if r.status != http.StatusBadRequest || find(t, r.body, "error-page") == nil {

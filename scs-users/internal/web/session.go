@@ -66,7 +66,7 @@ func (h *handlers) withSession(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		sess, user, err := h.accounts.Resume(r.Context(), claims.SessionID, claims.UserID, claims.IssuedAt, h.client(r))
+		sess, user, err := h.accounts.Resume(r.Context(), claims.SessionID, claims.UserID, claims.IssuedAt, claims.Role, h.client(r))
 		if errors.Is(err, accounts.ErrSessionEnded) {
 			h.clearCookie(w)
 			next.ServeHTTP(w, r)

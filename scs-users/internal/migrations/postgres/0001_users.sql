@@ -6,6 +6,9 @@ CREATE TABLE users (
     -- Lower-cased; NULL once the account is deleted, which frees the address.
     email                 TEXT    UNIQUE,
     display_name          TEXT    NOT NULL,
+    -- display_name folded to lower case by the system (Unicode-aware, unlike
+    -- SQLite's lower()), for the admins' search.
+    name_folded           TEXT    NOT NULL,
     -- PHC-encoded argon2id; '' once deleted.
     password_hash         TEXT    NOT NULL,
     role                  TEXT    NOT NULL CHECK (role IN ('user', 'admin')),
@@ -17,7 +20,6 @@ CREATE TABLE users (
     created_at_us         BIGINT  NOT NULL,
     updated_at_us         BIGINT  NOT NULL
 );
-CREATE INDEX users_by_name ON users (lower(display_name));
 
 -- Server-side sessions. The token in the cookie names one (sid); the session,
 -- not the token, decides whether the user is still logged in here.
@@ -80,5 +82,7 @@ CREATE TABLE signing_keys (
     signs_from_us   BIGINT NOT NULL,
     version         BIGINT NOT NULL CHECK (version > 0),
     created_at_us   BIGINT NOT NULL,
+    -- Set by "keys revoke": the key verifies nothing any more.
+    revoked_at_us   BIGINT,
     CHECK (not_before_us <= signs_from_us AND signs_from_us < not_after_us)
 );

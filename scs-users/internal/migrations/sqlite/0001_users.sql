@@ -6,6 +6,9 @@ CREATE TABLE users (
     -- Lower-cased; NULL once the account is deleted, which frees the address.
     email                 TEXT    UNIQUE,
     display_name          TEXT    NOT NULL,
+    -- display_name folded to lower case by the system (Unicode-aware, unlike
+    -- SQLite's lower()), for the admins' search.
+    name_folded           TEXT    NOT NULL,
     -- PHC-encoded argon2id; '' once deleted.
     password_hash         TEXT    NOT NULL,
     role                  TEXT    NOT NULL CHECK (role IN ('user', 'admin')),
@@ -17,17 +20,16 @@ CREATE TABLE users (
     created_at_us         INTEGER NOT NULL,
     updated_at_us         INTEGER NOT NULL
 );
-CREATE INDEX users_by_name ON users (lower(display_name));
 
 -- Server-side sessions. The token in the cookie names one (sid); the session,
 -- not the token, decides whether the user is still logged in here.
 CREATE TABLE sessions (
     id             TEXT   PRIMARY KEY,
     user_id        TEXT   NOT NULL REFERENCES users (id),
-    created_at_us  INTEGERNOT NULL,
-    last_seen_us   INTEGERNOT NULL,
+    created_at_us  INTEGER NOT NULL,
+    last_seen_us   INTEGER NOT NULL,
     -- The absolute end, whatever the activity.
-    expires_at_us  INTEGERNOT NULL,
+    expires_at_us  INTEGER NOT NULL,
     user_agent     TEXT   NOT NULL,
     ip             TEXT   NOT NULL,
     revoked_at_us  INTEGER,
@@ -46,7 +48,7 @@ CREATE TABLE moderation_log (
     action    TEXT   NOT NULL CHECK (action IN ('ban', 'unban', 'role')),
     -- The reason of a ban or unban, or the new role.
     detail    TEXT   NOT NULL,
-    at_us     INTEGERNOT NULL
+    at_us     INTEGER NOT NULL
 );
 CREATE INDEX moderation_log_by_user ON moderation_log (user_id, at_us);
 
@@ -58,8 +60,8 @@ CREATE TABLE reports (
     reported_user_id  TEXT   NOT NULL,
     conversation_id   TEXT   NOT NULL,
     reason            TEXT   NOT NULL,
-    reported_at_us    INTEGERNOT NULL,
-    received_at_us    INTEGERNOT NULL,
+    reported_at_us    INTEGER NOT NULL,
+    received_at_us    INTEGER NOT NULL,
     status            TEXT   NOT NULL CHECK (status IN ('open', 'dismissed', 'banned')),
     resolved_by       TEXT   REFERENCES users (id),
     resolved_at_us    INTEGER
@@ -74,11 +76,13 @@ CREATE TABLE signing_keys (
     public_key      TEXT   NOT NULL,
     sealed_private  TEXT   NOT NULL,
     -- Tokens verify with the key within [not_before, not_after).
-    not_before_us   INTEGERNOT NULL,
-    not_after_us    INTEGERNOT NULL,
+    not_before_us   INTEGER NOT NULL,
+    not_after_us    INTEGER NOT NULL,
     -- The key signs from here on, once it has had time to reach the consumers.
-    signs_from_us   INTEGERNOT NULL,
-    version         INTEGERNOT NULL CHECK (version > 0),
-    created_at_us   INTEGERNOT NULL,
+    signs_from_us   INTEGER NOT NULL,
+    version         INTEGER NOT NULL CHECK (version > 0),
+    created_at_us   INTEGER NOT NULL,
+    -- Set by "keys revoke": the key verifies nothing any more.
+    revoked_at_us   INTEGER,
     CHECK (not_before_us <= signs_from_us AND signs_from_us < not_after_us)
 );

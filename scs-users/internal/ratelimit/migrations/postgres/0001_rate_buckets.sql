@@ -1,4 +1,4 @@
--- One leaky bucket per key ("login-account:alice@example.com", "login-ip:192.0.2.7"):
+-- One leaky bucket per key (such as "login-ip:" and a hash of the address):
 -- how full it was at updated_at_us (Unix microseconds). The rate is not stored: it
 -- is configuration, applied when the bucket is read.
 --
