@@ -162,3 +162,12 @@ func Refused(err error) bool {
 func Refreshable(err error) bool {
 	return errors.Is(err, ErrExpired) || errors.Is(err, ErrStale)
 }
+
+// Lagging reports whether err refuses a token that names a user or a key the
+// replica does not know yet: right after a sign-up, or a key that signs before
+// its event arrived. The replication lag is usually milliseconds; a system
+// shows a "one moment" page that tries again rather than send the browser to
+// scs-users, which would find nothing wrong and send it back.
+func Lagging(err error) bool {
+	return errors.Is(err, ErrUnknownUser) || errors.Is(err, ErrUnknownKey)
+}

@@ -347,6 +347,15 @@ func TestParseExpired(t *testing.T) {
 	if _, err := p.Parse(context.Background(), sign(t, f.key, expired)); !errors.Is(err, authn.ErrExpired) {
 		t.Errorf("Parse(expired) = %v, want ErrExpired", err)
 	}
+	// A token of a key that has retired since still leads to its session.
+	retired := expired
+	retired.KeyID = "old"
+	if _, err := p.ParseExpired(context.Background(), sign(t, f.old, retired)); err != nil {
+		t.Errorf("ParseExpired(a retired key's token) = %v, want it accepted", err)
+	}
+	if _, err := p.Parse(context.Background(), sign(t, f.old, retired)); !errors.Is(err, authn.ErrKeyNotValid) {
+		t.Errorf("Parse(a retired key's token) = %v, want ErrKeyNotValid", err)
+	}
 	// Everything but the expiry is still checked.
 	wrongAud := expired
 	wrongAud.Audience = "https://elsewhere.example"
@@ -360,6 +369,11 @@ func TestParseExpired(t *testing.T) {
 		"wrong audience": {sign(t, f.key, wrongAud), authn.ErrAudience},
 		"future":         {sign(t, f.key, future), authn.ErrNotYetValid},
 		"alg none":       {b64(`{"alg":"none","kid":"k1"}`) + "." + strings.Split(sign(t, f.key, expired), ".")[1] + ".", authn.ErrAlgorithm},
+		"key not yet valid": {func() string {
+			c := expired
+			c.KeyID = "next"
+			return sign(t, f.next, c)
+		}(), authn.ErrKeyNotValid},
 	} {
 		if _, err := p.ParseExpired(context.Background(), tc.token); !errors.Is(err, tc.want) {
 			t.Errorf("ParseExpired(%s) = %v, want %v", name, err, tc.want)
@@ -376,6 +390,19 @@ func TestRefreshable(t *testing.T) {
 	for _, err := range []error{authn.ErrRevoked, authn.ErrBanned, authn.ErrSignature, authn.ErrUnknownKey, errors.New("db down")} {
 		if authn.Refreshable(err) {
 			t.Errorf("Refreshable(%v) = true", err)
+		}
+	}
+}
+
+func TestLagging(t *testing.T) {
+	for _, err := range []error{authn.ErrUnknownUser, fmt.Errorf("%w: k9", authn.ErrUnknownKey)} {
+		if !authn.Lagging(err) || authn.Refreshable(err) {
+			t.Errorf("Lagging(%v) = false or Refreshable = true", err)
+		}
+	}
+	for _, err := range []error{authn.ErrExpired, authn.ErrRevoked, authn.ErrKeyNotValid, errors.New("db down")} {
+		if authn.Lagging(err) {
+			t.Errorf("Lagging(%v) = true", err)
 		}
 	}
 }

@@ -64,9 +64,11 @@ func (p *Parser) Parse(ctx context.Context, token string) (Claims, error) {
 	return p.parse(ctx, token, false)
 }
 
-// ParseExpired is Parse without the expiry check, for scs-users' refresh, which
-// replaces an expired token as long as the server-side session lives. Every other
-// check still applies.
+// ParseExpired is Parse without the expiry checks, for scs-users' refresh, which
+// replaces an expired token as long as the server-side session lives: neither
+// the token's exp nor the end of its key's window counts, since a key retires
+// when its last tokens expire, not its sessions. Every other check still
+// applies; a revoked key is one the key store no longer knows.
 func (p *Parser) ParseExpired(ctx context.Context, token string) (Claims, error) {
 	return p.parse(ctx, token, true)
 }
@@ -101,7 +103,7 @@ func (p *Parser) parse(ctx context.Context, token string, allowExpired bool) (Cl
 		if err != nil {
 			return nil, err
 		}
-		if now.Before(k.NotBefore) || !now.Before(k.NotAfter) {
+		if now.Before(k.NotBefore) || (!allowExpired && !now.Before(k.NotAfter)) {
 			return nil, fmt.Errorf("%w: %s is valid from %s until %s", ErrKeyNotValid, kid,
 				k.NotBefore.UTC().Format(time.RFC3339), k.NotAfter.UTC().Format(time.RFC3339))
 		}

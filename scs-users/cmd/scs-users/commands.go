@@ -14,6 +14,7 @@ import (
 
 	"github.com/scs-platform/scs-users/internal/accounts"
 	"github.com/scs-platform/scs-users/internal/config"
+	"github.com/scs-platform/scs-users/internal/signing"
 )
 
 // adminCommand is "scs-users admin grant|revoke EMAIL": how the first admin
@@ -52,24 +53,36 @@ func adminCommand(ctx context.Context, cfg config.Config, logger *slog.Logger, a
 	return nil
 }
 
-// keysCommand is "scs-users keys list|rotate".
+// keysCommand is "scs-users keys list|rotate|revoke KID".
 func keysCommand(ctx context.Context, cfg config.Config, logger *slog.Logger, args []string, stdout io.Writer) error {
-	if len(args) != 1 || (args[0] != "list" && args[0] != "rotate") {
-		return serve.UsageError("usage: scs-users keys list|rotate")
+	valid := (len(args) == 1 && (args[0] == "list" || args[0] == "rotate")) || (len(args) == 2 && args[0] == "revoke")
+	if !valid {
+		return serve.UsageError("usage: scs-users keys list|rotate|revoke KID")
 	}
 	p, err := build(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer p.db.Close()
-	if args[0] == "rotate" {
+	switch args[0] {
+	case "rotate":
 		info, err := p.keys.Rotate(ctx)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "New signing key %s: published now, signs from %s (after KEY_PROPAGATION), "+
-			"and the keys before it verify their last tokens until %s.\n",
-			info.ID, info.SignsFrom.Format(time.RFC3339), info.SignsFrom.Add(cfg.TokenTTL).Format(time.RFC3339))
+		fmt.Fprintf(stdout, "New signing key %s: published now, signs from %s (after KEY_PROPAGATION); "+
+			"the key before it verifies its last tokens for TOKEN_TTL and a minute more after that.\n",
+			info.ID, info.SignsFrom.Format(time.RFC3339))
+	case "revoke":
+		info, err := p.keys.Revoke(ctx, args[1])
+		if errors.Is(err, signing.ErrNoSuchKey) {
+			return fmt.Errorf("there is no signing key %q; \"scs-users keys list\" shows them", args[1])
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Key %s is revoked: every token it signed is refused, here now and elsewhere within moments. "+
+			"New key %s signs from now on.\n", args[1], info.ID)
 	}
 	keys, err := p.keys.List(ctx)
 	if err != nil {

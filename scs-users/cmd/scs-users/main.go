@@ -8,6 +8,7 @@
 //	scs-users admin revoke EMAIL    make an admin a user again
 //	scs-users keys list             the signing keys and their windows
 //	scs-users keys rotate           a new signing key now, with an overlap
+//	scs-users keys revoke KID       end a leaked key at once
 //	scs-users deadletters list|replay
 //
 // Configuration comes from the environment; see package config.
@@ -57,7 +58,7 @@ const shutdownTimeout = 10 * time.Second
 const maxHashWait = 10 * time.Second
 
 // usage is the command line, for a command it does not understand.
-const usage = "usage: scs-users [admin grant|revoke EMAIL | keys list|rotate | deadletters list|replay]"
+const usage = "usage: scs-users [admin grant|revoke EMAIL | keys list|rotate|revoke KID | deadletters list|replay]"
 
 func main() {
 	if err := run(context.Background(), os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {

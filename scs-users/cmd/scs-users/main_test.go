@@ -260,7 +260,10 @@ func TestCommands(t *testing.T) {
 	if _, err := runCmd("admin", "grant", "nobody@example.com"); err == nil || !strings.Contains(err.Error(), "no account has the email address") {
 		t.Errorf("admin grant of an unknown address: %v", err)
 	}
-	for _, args := range [][]string{{"admin"}, {"admin", "promote", "a@b.c"}, {"keys"}, {"keys", "burn"}} {
+	if _, err := runCmd("keys", "revoke", "nope"); err == nil || !strings.Contains(err.Error(), `there is no signing key "nope"`) {
+		t.Errorf("keys revoke of an unknown kid: %v", err)
+	}
+	for _, args := range [][]string{{"admin"}, {"admin", "promote", "a@b.c"}, {"keys"}, {"keys", "burn"}, {"keys", "revoke"}} {
 		if _, err := runCmd(args...); err == nil || !strings.Contains(err.Error(), "usage") {
 			t.Errorf("%v: %v, want a usage error", args, err)
 		}
@@ -276,6 +279,15 @@ func TestCommands(t *testing.T) {
 	out, err = runCmd("keys", "list")
 	if err != nil || strings.Count(out, "\n") != 3 || !strings.Contains(out, "signing") || !strings.Contains(out, "next") {
 		t.Errorf("keys list after two rotations:\n%s(%v)\nwant a header, the signing key and the next one", out, err)
+	}
+	signingKID := strings.Fields(programtest.Grep(out, "signing"))[0]
+	out, err = runCmd("keys", "revoke", signingKID)
+	if err != nil || !strings.Contains(out, "Key "+signingKID+" is revoked") {
+		t.Fatalf("keys revoke: %q, %v", out, err)
+	}
+	out, _ = runCmd("keys", "list")
+	if !strings.Contains(programtest.Grep(out, signingKID), "revoked") || strings.Count(out, "signing") != 1 {
+		t.Errorf("keys list after the revocation:\n%s", out)
 	}
 }
 
@@ -293,6 +305,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		programtest.BadSetting{Name: "trusted proxies", Variable: "TRUSTED_PROXIES", Value: "10.0.0.0/33"},
 		programtest.BadSetting{Name: "hash concurrency", Variable: "PASSWORD_HASH_CONCURRENCY", Value: "0"},
 		programtest.BadSetting{Name: "key propagation", Variable: "KEY_PROPAGATION", Value: "25h"},
+		programtest.BadSetting{Name: "key propagation of nothing", Variable: "KEY_PROPAGATION", Value: "0s"},
+		programtest.BadSetting{Name: "https with the development secrets", Variable: "PUBLIC_URL", Value: "https://platform.example"},
 	))
 }
 

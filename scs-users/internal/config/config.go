@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -104,7 +105,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SessionMaxAge: p.Duration("SESSION_MAX_AGE", p.Get("SESSION_MAX_AGE", DefaultSessionMaxAge.String()), time.Minute, 400*24*time.Hour),
 
 		KeyLifetime:    p.Duration("KEY_LIFETIME", p.Get("KEY_LIFETIME", DefaultKeyLifetime.String()), time.Hour, 400*24*time.Hour),
-		KeyPropagation: p.Duration("KEY_PROPAGATION", p.Get("KEY_PROPAGATION", DefaultKeyPropagation.String()), 0, 24*time.Hour),
+		KeyPropagation: p.Duration("KEY_PROPAGATION", p.Get("KEY_PROPAGATION", DefaultKeyPropagation.String()), time.Minute, 24*time.Hour),
 
 		Argon2: password.Params{
 			MemoryKiB:   uint32(p.Int("ARGON2_MEMORY_KIB", p.Get("ARGON2_MEMORY_KIB", strconv.Itoa(int(password.OWASP.MemoryKiB))), 1, 4<<20)),
@@ -141,8 +142,19 @@ func Load(getenv func(string) string) (Config, error) {
 		p.Add("SESSION_IDLE_TIMEOUT", cfg.SessionIdle.String(), fmt.Sprintf("must be longer than TOKEN_TTL (%s) and at most SESSION_MAX_AGE (%s)",
 			cfg.TokenTTL, cfg.SessionMaxAge))
 	}
-	if cfg.KeyPropagation >= cfg.KeyLifetime {
-		p.Add("KEY_PROPAGATION", cfg.KeyPropagation.String(), "must be shorter than KEY_LIFETIME ("+cfg.KeyLifetime.String()+")")
+	if cfg.KeyPropagation > cfg.KeyLifetime/4 {
+		p.Add("KEY_PROPAGATION", cfg.KeyPropagation.String(), "must be at most a quarter of KEY_LIFETIME ("+cfg.KeyLifetime.String()+")")
+	}
+	if cfg.PublicURL.Scheme == "https" {
+		// An https origin is a deployment, not a laptop: the development
+		// secrets, which anyone can read in this repository, would let anyone
+		// with a copy of the database mint tokens, or read the event feed.
+		if cfg.devKeyEncryptionKey {
+			p.Add("KEY_ENCRYPTION_KEY", "…", "is not set, and PUBLIC_URL is https: set your own (openssl rand -base64 32)")
+		}
+		if slices.Contains(cfg.FeedTokens, DefaultFeedTokens) {
+			p.Add("FEED_TOKENS", DefaultFeedTokens, "is the development token, and PUBLIC_URL is https: set one token per consuming system")
+		}
 	}
 	if err := p.Err(); err != nil {
 		return Config{}, err

@@ -75,6 +75,7 @@ type key struct {
 	private                        ed25519.PrivateKey
 	notBefore, signsFrom, notAfter time.Time
 	version                        int64
+	revoked                        bool
 }
 
 // Info describes a key for the operator.
@@ -82,7 +83,7 @@ type Info struct {
 	ID                             string
 	NotBefore, SignsFrom, NotAfter time.Time
 	// State is "signing", "next" (published, not signing yet), "verifying"
-	// (retired, its last tokens still valid) or "expired".
+	// (retired, its last tokens still valid), "expired" or "revoked".
 	State string
 }
 
@@ -102,19 +103,23 @@ func (k *Keyring) Signer(ctx context.Context) (kid string, priv ed25519.PrivateK
 	if err != nil {
 		return "", nil, err
 	}
-	cur, ok := signer(keys, k.now())
+	cur, ok := k.signer(keys, k.now())
 	if !ok {
 		return "", nil, ErrNoKey
 	}
 	return cur.id, cur.private, nil
 }
 
-// signer is the key that signs at now: of the keys in their window, the one
-// that started signing last.
-func signer(keys []key, now time.Time) (key, bool) {
+// tail is how long before its not_after a key stops signing: a token it signs
+// then still expires within the key's window.
+func (k *Keyring) tail() time.Duration { return k.TokenTTL + retireMargin }
+
+// signer is the key that signs at now: of the keys that may sign, the one that
+// started last.
+func (k *Keyring) signer(keys []key, now time.Time) (key, bool) {
 	for i := len(keys) - 1; i >= 0; i-- {
-		if k := keys[i]; !now.Before(k.signsFrom) && now.Before(k.notAfter) {
-			return k, true
+		if x := keys[i]; !x.revoked && !now.Before(x.signsFrom) && now.Before(x.notAfter.Add(-k.tail())) {
+			return x, true
 		}
 	}
 	return key{}, false
@@ -127,7 +132,8 @@ func (k *Keyring) SigningKey(ctx context.Context, kid string) (authn.Key, error)
 	if err != nil {
 		return authn.Key{}, err
 	}
-	i := slices.IndexFunc(keys, func(x key) bool { return x.id == kid })
+	known := func(x key) bool { return x.id == kid && !x.revoked }
+	i := slices.IndexFunc(keys, known)
 	if i < 0 {
 		// Another instance may have made it a moment ago.
 		k.mu.Lock()
@@ -140,7 +146,7 @@ func (k *Keyring) SigningKey(ctx context.Context, kid string) (authn.Key, error)
 			if keys, err = k.reload(ctx); err != nil {
 				return authn.Key{}, err
 			}
-			i = slices.IndexFunc(keys, func(x key) bool { return x.id == kid })
+			i = slices.IndexFunc(keys, known)
 		}
 	}
 	if i < 0 {
@@ -175,8 +181,8 @@ type querier interface {
 }
 
 func (k *Keyring) read(ctx context.Context, q querier) ([]key, error) {
-	rows, err := q.QueryContext(ctx, `SELECT kid, sealed_private, not_before_us, signs_from_us, not_after_us, version
-		FROM signing_keys ORDER BY signs_from_us, kid`)
+	rows, err := q.QueryContext(ctx, `SELECT kid, sealed_private, not_before_us, signs_from_us, not_after_us, version,
+		revoked_at_us IS NOT NULL FROM signing_keys ORDER BY signs_from_us, kid`)
 	if err != nil {
 		return nil, fmt.Errorf("signing: read keys: %w", err)
 	}
@@ -186,7 +192,7 @@ func (k *Keyring) read(ctx context.Context, q querier) ([]key, error) {
 		var x key
 		var sealed string
 		var nb, sf, na int64
-		if err := rows.Scan(&x.id, &sealed, &nb, &sf, &na, &x.version); err != nil {
+		if err := rows.Scan(&x.id, &sealed, &nb, &sf, &na, &x.version, &x.revoked); err != nil {
 			return nil, fmt.Errorf("signing: read keys: %w", err)
 		}
 		if x.private, err = k.Sealer.Open(x.id, sealed); err != nil {
@@ -200,9 +206,10 @@ func (k *Keyring) read(ctx context.Context, q querier) ([]key, error) {
 }
 
 // Ensure makes the first key if there is none, and a successor when the key
-// that signs now has signed for Lifetime (less the propagation delay, so that
-// the successor takes over on time). It is what start-up and the keyring's
-// worker call; doing it twice, or on two instances at once, makes one key.
+// that signs now has signed for Lifetime, less the propagation delay and the
+// interval at which Run looks, so that the successor takes over on time. It is
+// what start-up and the keyring's worker call; doing it twice, or on two
+// instances at once, makes one key.
 func (k *Keyring) Ensure(ctx context.Context) error {
 	_, err := k.rotate(ctx, false)
 	return err
@@ -217,6 +224,79 @@ func (k *Keyring) Rotate(ctx context.Context) (Info, error) {
 
 func (k *Keyring) rotate(ctx context.Context, force bool) (Info, error) {
 	var made key
+	err := k.inLock(ctx, func(tx *sql.Tx, keys []key, now time.Time) error {
+		cur, signing := k.signer(keys, now)
+		pending := slices.ContainsFunc(keys, func(x key) bool { return !x.revoked && x.signsFrom.After(now) })
+		signsFrom := now.Add(k.Propagation)
+		switch {
+		case !signing:
+			// Nothing may sign: the first key, or a system that was off for
+			// longer than a key lives. Tokens are needed now; the other systems
+			// refuse them for the moment the key takes to reach them.
+			signsFrom = now
+		case force:
+		case pending || now.Before(cur.signsFrom.Add(k.Lifetime-k.Propagation-checkEvery)):
+			return nil
+		}
+		var err error
+		made, err = k.create(ctx, tx, keys, now, signsFrom)
+		return err
+	})
+	if err != nil || made.id == "" {
+		return Info{}, err
+	}
+	k.Logger.Info("signing key made", "kid", made.id, "signs_from", made.signsFrom, "not_after", made.notAfter)
+	return k.info(made, k.now()), nil
+}
+
+// ErrNoSuchKey is a kid that the keyring does not hold.
+var ErrNoSuchKey = errors.New("signing: no such key")
+
+// Revoke ends the key kid at once, for a key that may have leaked: it verifies
+// no token from now on, here and (within the replication lag) elsewhere, and a
+// new key that signs at once replaces whatever signed. Every token signed with
+// kid is refused, so its users log in again; the other keys keep verifying
+// their last tokens. Tokens of the new key are refused elsewhere for the
+// moment it takes to reach the other systems.
+func (k *Keyring) Revoke(ctx context.Context, kid string) (Info, error) {
+	var made key
+	err := k.inLock(ctx, func(tx *sql.Tx, keys []key, now time.Time) error {
+		i := slices.IndexFunc(keys, func(x key) bool { return x.id == kid })
+		if i < 0 {
+			return fmt.Errorf("%w: %q", ErrNoSuchKey, kid)
+		}
+		gone := keys[i]
+		if !gone.revoked {
+			// The window must stay a window for the contract: it ends now, or
+			// just after it began for a key published a moment ago.
+			gone.notAfter = now
+			if !gone.notAfter.After(gone.notBefore) {
+				gone.notAfter = gone.notBefore.Add(time.Microsecond)
+			}
+			gone.version++
+			if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET not_after_us = $2, version = $3, revoked_at_us = $4 WHERE kid = $1`,
+				gone.id, gone.notAfter.UnixMicro(), gone.version, now.UnixMicro()); err != nil {
+				return fmt.Errorf("signing: revoke key %s: %w", gone.id, err)
+			}
+			if err := k.publish(ctx, tx, gone); err != nil {
+				return err
+			}
+		}
+		rest := slices.Delete(slices.Clone(keys), i, i+1)
+		var err error
+		made, err = k.create(ctx, tx, rest, now, now)
+		return err
+	})
+	if err != nil {
+		return Info{}, err
+	}
+	k.Logger.Warn("signing key revoked", "kid", kid, "replaced_by", made.id)
+	return k.info(made, k.now()), nil
+}
+
+// inLock runs fn in a transaction that holds the keyring's lock, with the keys
+// as they are and the time, and rereads the keys after it commits.
+func (k *Keyring) inLock(ctx context.Context, fn func(tx *sql.Tx, keys []key, now time.Time) error) error {
 	err := k.DB.InTx(ctx, func(tx *sql.Tx) error {
 		if k.DB.Dialect == sqldb.Postgres {
 			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, advisoryLockRotate); err != nil {
@@ -227,39 +307,19 @@ func (k *Keyring) rotate(ctx context.Context, force bool) (Info, error) {
 		if err != nil {
 			return err
 		}
-		now := k.now()
-		cur, signing := signer(keys, now)
-		pending := slices.ContainsFunc(keys, func(x key) bool { return x.signsFrom.After(now) })
-		signsFrom := now.Add(k.Propagation)
-		switch {
-		case !signing:
-			// Nothing may sign: the first key, or a system that was off for
-			// longer than a key lives. Tokens are needed now, not after a delay.
-			signsFrom = now
-		case force:
-		case pending || now.Before(cur.signsFrom.Add(k.Lifetime-k.Propagation)):
-			return nil
-		}
-		if made, err = k.create(ctx, tx, keys, now, signsFrom); err != nil {
-			return err
-		}
-		return nil
+		return fn(tx, keys, k.now())
 	})
 	if err != nil {
-		return Info{}, err
+		return err
 	}
-	if made.id == "" {
-		return Info{}, nil
-	}
-	if _, err := k.reload(ctx); err != nil {
-		return Info{}, err
-	}
-	k.Logger.Info("signing key made", "kid", made.id, "signs_from", made.signsFrom, "not_after", made.notAfter)
-	return info(made, k.now()), nil
+	_, err = k.reload(ctx)
+	return err
 }
 
-// create inserts a key that signs from signsFrom, brings the other keys'
-// not_after forward to when their last token expires, and publishes all of it.
+// create inserts a key that signs from signsFrom, hands over to it (the key
+// that signs until then gets exactly the window its last tokens need, shorter
+// or, after a late rotation, longer; older ones are shortened to it), and
+// publishes all of it.
 func (k *Keyring) create(ctx context.Context, tx *sql.Tx, keys []key, now, signsFrom time.Time) (key, error) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -268,8 +328,10 @@ func (k *Keyring) create(ctx context.Context, tx *sql.Tx, keys []key, now, signs
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
 	id := now.Format("20060102T150405Z") + "-" + hex.EncodeToString(suffix)
+	// Room to sign for Lifetime and for as long again as a late successor may
+	// take to come (the propagation and the worker's interval).
 	x := key{id: id, public: pub, private: priv, notBefore: now, signsFrom: signsFrom,
-		notAfter: signsFrom.Add(k.Lifetime + k.Propagation + k.TokenTTL + retireMargin), version: 1}
+		notAfter: signsFrom.Add(k.Lifetime + k.Propagation + checkEvery + k.tail()), version: 1}
 	sealed, err := k.Sealer.Seal(id, priv)
 	if err != nil {
 		return key{}, err
@@ -279,30 +341,33 @@ func (k *Keyring) create(ctx context.Context, tx *sql.Tx, keys []key, now, signs
 		x.id, encodePublic(pub), sealed, x.notBefore.UnixMicro(), x.notAfter.UnixMicro(), x.signsFrom.UnixMicro(), x.version); err != nil {
 		return key{}, fmt.Errorf("signing: insert key: %w", err)
 	}
-	retire := signsFrom.Add(k.TokenTTL + retireMargin)
-	var changed []key
+	handover := signsFrom.Add(k.tail())
+	cur, signing := k.signer(keys, now)
 	for _, old := range keys {
-		if !old.notAfter.After(retire) {
+		isCurrent := signing && old.id == cur.id
+		if old.revoked || !old.notAfter.After(now) || old.notAfter.Equal(handover) || (!isCurrent && old.notAfter.Before(handover)) {
 			continue
 		}
-		old.notAfter, old.version = retire, old.version+1
+		old.notAfter, old.version = handover, old.version+1
 		if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET not_after_us = $2, version = $3 WHERE kid = $1`,
 			old.id, old.notAfter.UnixMicro(), old.version); err != nil {
 			return key{}, fmt.Errorf("signing: retire key %s: %w", old.id, err)
 		}
-		changed = append(changed, old)
-	}
-	for _, p := range append(changed, x) {
-		ev, err := contracts.NewEvent(contracts.SigningKeyPublishedV1{KeyID: p.id, Algorithm: contracts.AlgorithmEdDSA,
-			PublicKey: encodePublic(p.public), NotBefore: p.notBefore, NotAfter: p.notAfter}, p.version)
-		if err != nil {
-			return key{}, fmt.Errorf("signing: publish %s: %w", p.id, err)
-		}
-		if err := k.Outbox.Append(ctx, tx, ev); err != nil {
+		if err := k.publish(ctx, tx, old); err != nil {
 			return key{}, err
 		}
 	}
-	return x, nil
+	return x, k.publish(ctx, tx, x)
+}
+
+// publish appends the event that announces x's public key and window.
+func (k *Keyring) publish(ctx context.Context, tx *sql.Tx, x key) error {
+	ev, err := contracts.NewEvent(contracts.SigningKeyPublishedV1{KeyID: x.id, Algorithm: contracts.AlgorithmEdDSA,
+		PublicKey: encodePublic(x.public), NotBefore: x.notBefore, NotAfter: x.notAfter}, x.version)
+	if err != nil {
+		return fmt.Errorf("signing: publish %s: %w", x.id, err)
+	}
+	return k.Outbox.Append(ctx, tx, ev)
 }
 
 func encodePublic(pub ed25519.PublicKey) string { return base64.RawURLEncoding.EncodeToString(pub) }
@@ -316,9 +381,9 @@ func (k *Keyring) List(ctx context.Context) ([]Info, error) {
 	now := k.now()
 	out := make([]Info, 0, len(keys))
 	for _, x := range keys {
-		out = append(out, info(x, now))
+		out = append(out, k.info(x, now))
 	}
-	if cur, ok := signer(keys, now); ok {
+	if cur, ok := k.signer(keys, now); ok {
 		for i := range out {
 			if out[i].ID == cur.id {
 				out[i].State = "signing"
@@ -328,9 +393,11 @@ func (k *Keyring) List(ctx context.Context) ([]Info, error) {
 	return out, nil
 }
 
-func info(x key, now time.Time) Info {
+func (k *Keyring) info(x key, now time.Time) Info {
 	i := Info{ID: x.id, NotBefore: x.notBefore, SignsFrom: x.signsFrom, NotAfter: x.notAfter}
 	switch {
+	case x.revoked:
+		i.State = "revoked"
 	case !now.Before(x.notAfter):
 		i.State = "expired"
 	case now.Before(x.signsFrom):
@@ -341,8 +408,9 @@ func info(x key, now time.Time) Info {
 	return i
 }
 
-// checkEvery is how often Run looks whether a rotation is due.
-const checkEvery = time.Hour
+// checkEvery is how often Run looks whether a rotation is due. Rotations are
+// due this much early, so that a late look still hands over on time.
+const checkEvery = 5 * time.Minute
 
 // Run keeps the keys fresh until ctx ends: it rereads them (another instance
 // may have rotated) and rotates when a rotation is due.

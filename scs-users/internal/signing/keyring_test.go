@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
+	mrand "math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -305,4 +306,158 @@ func signToken(t *testing.T, kid string, priv ed25519.PrivateKey, issued time.Ti
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestSigningNeverStops simulates days of a keyring whose worker looks at
+// irregular intervals, up to its checkEvery: at every moment some key signs,
+// every token it signs expires within its key's window, and every key that
+// takes over was published a propagation delay before it signed.
+func TestSigningNeverStops(t *testing.T) {
+	ctx := context.Background()
+	db := servicetest.SQLite(t)
+	o := open(t, db)
+	c := &clock{t: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)}
+	k := newKeyring(t, db, o, c, make([]byte, 32))
+	k.Lifetime = 2 * time.Hour
+	if err := k.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := c.Now()
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	for c.Now().Before(first.Add(24 * time.Hour)) {
+		// The worker looks every five minutes, give or take its own lateness.
+		c.Advance(time.Duration(rng.Int64N(int64(5 * time.Minute))))
+		if err := k.Ensure(ctx); err != nil {
+			t.Fatal(err)
+		}
+		kid, _, err := k.Signer(ctx)
+		if err != nil {
+			t.Fatalf("at %s no key signs: %v", c.Now().Sub(first), err)
+		}
+		keys, err := k.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, info := range keys {
+			if info.ID == kid && info.NotAfter.Before(c.Now().Add(tokenTTL)) {
+				t.Fatalf("at %s key %s signs tokens that outlive it (until %s)", c.Now().Sub(first), kid, info.NotAfter.Sub(first))
+			}
+			if info.SignsFrom.After(first) && info.SignsFrom.Sub(info.NotBefore) < propagation {
+				t.Fatalf("key %s signs %s after it was published, want at least %s", info.ID, info.SignsFrom.Sub(info.NotBefore), propagation)
+			}
+		}
+	}
+	if keys, _ := k.List(ctx); len(keys) < 12 {
+		t.Errorf("a day of 2-hour keys made %d keys", len(keys))
+	}
+}
+
+// TestLateRotationExtendsTheSigner: when the worker comes so late that the
+// signing key would stop before its successor may start, the signer's window
+// grows to reach the successor, and is republished.
+func TestLateRotationExtendsTheSigner(t *testing.T) {
+	ctx := context.Background()
+	db := servicetest.SQLite(t)
+	o := open(t, db)
+	c := &clock{t: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)}
+	k := newKeyring(t, db, o, c, make([]byte, 32))
+	if err := k.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	firstKID, _, _ := k.Signer(ctx)
+	// Long past due, and past the point where the first key could cover the
+	// successor's propagation delay.
+	c.Advance(lifetime + propagation + 2*time.Minute)
+	if kid, _, err := k.Signer(ctx); err != nil || kid != firstKID {
+		t.Fatalf("before the late rotation: %s, %v; want the first key still signing", kid, err)
+	}
+	if err := k.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := k.List(ctx)
+	if len(keys) != 2 {
+		t.Fatalf("keys after the late rotation: %+v", keys)
+	}
+	second := keys[1]
+	c.Advance(second.SignsFrom.Sub(c.Now()) - time.Second)
+	if kid, _, err := k.Signer(ctx); err != nil || kid != firstKID {
+		t.Errorf("a second before the successor signs: %s, %v; want the first key", kid, err)
+	}
+	c.Advance(time.Second)
+	if kid, _, err := k.Signer(ctx); err != nil || kid != second.ID {
+		t.Errorf("when the successor signs: %s, %v; want %s", kid, err, second.ID)
+	}
+	if ev := published(t, o)[firstKID]; ev.version != 2 || !ev.p.NotAfter.Equal(second.SignsFrom.Add(tokenTTL+authn.DefaultLeeway+time.Minute)) {
+		t.Errorf("the first key's window was published as %+v, want version 2 reaching the successor's last tokens", ev)
+	}
+}
+
+func TestAfterALongOutageAKeySignsAtOnce(t *testing.T) {
+	ctx := context.Background()
+	db := servicetest.SQLite(t)
+	o := open(t, db)
+	c := &clock{t: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)}
+	k := newKeyring(t, db, o, c, make([]byte, 32))
+	if err := k.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(3 * lifetime)
+	if _, _, err := k.Signer(ctx); !errors.Is(err, signing.ErrNoKey) {
+		t.Fatalf("after the outage: %v, want ErrNoKey until Ensure", err)
+	}
+	if err := k.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := k.Signer(ctx); err != nil {
+		t.Errorf("after Ensure: %v", err)
+	}
+}
+
+func TestRevoke(t *testing.T) {
+	for _, b := range servicetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db := b.Open(t)
+			o := open(t, db)
+			c := &clock{t: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)}
+			k := newKeyring(t, db, o, c, make([]byte, 32))
+			if err := k.Ensure(ctx); err != nil {
+				t.Fatal(err)
+			}
+			kid, priv, _ := k.Signer(ctx)
+			token := signToken(t, kid, priv, c.Now())
+			parser := authn.Parser{Keys: k, Audience: "http://localhost:8080", Now: c.Now}
+			c.Advance(time.Minute)
+
+			if _, err := k.Revoke(ctx, "no-such-key"); !errors.Is(err, signing.ErrNoSuchKey) {
+				t.Errorf("Revoke of an unknown kid: %v", err)
+			}
+			next, err := k.Revoke(ctx, kid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !next.SignsFrom.Equal(c.Now()) {
+				t.Errorf("the replacement signs from %s, want at once (%s)", next.SignsFrom, c.Now())
+			}
+			if now, _, err := k.Signer(ctx); err != nil || now != next.ID {
+				t.Errorf("Signer after the revocation: %s, %v; want %s", now, err, next.ID)
+			}
+			for name, parse := range map[string]func(context.Context, string) (authn.Claims, error){"Parse": parser.Parse, "ParseExpired": parser.ParseExpired} {
+				if _, err := parse(ctx, token); !errors.Is(err, authn.ErrUnknownKey) {
+					t.Errorf("%s of a token of the revoked key: %v, want ErrUnknownKey", name, err)
+				}
+			}
+			ev := published(t, o)[kid]
+			if ev.version != 2 || !ev.p.NotAfter.Equal(c.Now()) {
+				t.Errorf("the revocation was published as %+v, want version 2 ending now", ev)
+			}
+			keys, _ := k.List(ctx)
+			if len(keys) != 2 || keys[0].State != "revoked" {
+				t.Errorf("keys after the revocation: %+v", keys)
+			}
+			if _, err := k.Revoke(ctx, kid); err != nil {
+				t.Errorf("revoking it again: %v", err)
+			}
+		})
+	}
 }

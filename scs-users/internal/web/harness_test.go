@@ -250,6 +250,9 @@ func inputValue(t *testing.T, body, name string) (string, bool) {
 }
 
 func attr(n *html.Node, key string) string {
+	if n == nil {
+		return ""
+	}
 	for _, a := range n.Attr {
 		if a.Key == key {
 			return a.Val

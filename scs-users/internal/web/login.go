@@ -23,8 +23,7 @@ func logInView(v viewer, email, next, formError string, errs accounts.FieldError
 // logInForm serves GET /users/login.
 func (h *handlers) logInForm(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
-	if _, ok := viewerFrom(r.Context()); ok {
-		http.Redirect(w, r, next, http.StatusSeeOther)
+	if h.alreadyLoggedIn(w, r, next) {
 		return
 	}
 	v := logInView(viewer{}, "", next, "", nil)
@@ -69,4 +68,19 @@ func (h *handlers) logIn(w http.ResponseWriter, r *http.Request) {
 		next += "?done=login"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// alreadyLoggedIn answers the login or sign-up form of a logged-in user: their
+// account, or a page that leads on to next. It reports whether it answered.
+func (h *handlers) alreadyLoggedIn(w http.ResponseWriter, r *http.Request, next string) bool {
+	v, ok := viewerFrom(r.Context())
+	if !ok {
+		return false
+	}
+	if next == "/users/account" {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return true
+	}
+	render(w, r, h.logger, http.StatusOK, alreadyPage(AlreadyView{Page: page("You are logged in", v), Name: v.user.DisplayName, Next: next}))
+	return true
 }

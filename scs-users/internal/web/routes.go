@@ -72,6 +72,12 @@ func Routes(d Deps) http.Handler {
 	}
 	// Every state change is a POST and must come from our own origin.
 	crossOrigin := http.NewCrossOriginProtection()
+	// The origin the browser sees, whatever Host a proxy on the way sends: a
+	// front door that rewrites Host would otherwise turn every POST from a
+	// browser without Sec-Fetch-Site into a refusal.
+	if err := crossOrigin.AddTrustedOrigin(d.Cookies.Audience); err != nil {
+		d.Logger.Error("trust the public origin", "origin", d.Cookies.Audience, "err", err)
+	}
 	crossOrigin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusForbidden, "Sent from another site",
 			"This form was sent from a page that is not part of the platform, so it was not carried out.")

@@ -36,8 +36,7 @@ func signUpView(v viewer, email, name, next string, errs accounts.FieldErrors) S
 // signUpForm serves GET /users/signup.
 func (h *handlers) signUpForm(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
-	if _, ok := viewerFrom(r.Context()); ok {
-		http.Redirect(w, r, next, http.StatusSeeOther)
+	if h.alreadyLoggedIn(w, r, next) {
 		return
 	}
 	render(w, r, h.logger, http.StatusOK, signUpPage(signUpView(viewer{}, "", "", next, nil)))

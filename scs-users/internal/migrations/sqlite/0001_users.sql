@@ -84,5 +84,5 @@ CREATE TABLE signing_keys (
     created_at_us   INTEGER NOT NULL,
     -- Set by "keys revoke": the key verifies nothing any more.
     revoked_at_us   INTEGER,
-    CHECK (not_before_us <= signs_from_us AND signs_from_us < not_after_us)
+    CHECK (not_before_us <= signs_from_us AND not_before_us < not_after_us)
 );
