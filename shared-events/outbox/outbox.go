@@ -65,8 +65,12 @@ func New(db *sqldb.DB) *Outbox {
 }
 
 // Migrate creates or upgrades the outbox table.
-func (o *Outbox) Migrate(ctx context.Context) error {
-	return o.db.Migrate(ctx, "outbox", migrations, "migrations")
+func (o *Outbox) Migrate(ctx context.Context) error { return Migrate(ctx, o.db) }
+
+// Migrate creates or upgrades the outbox table in db, for code that migrates
+// a system's whole schema before it builds the system.
+func Migrate(ctx context.Context, db *sqldb.DB) error {
+	return db.Migrate(ctx, "outbox", migrations, "migrations")
 }
 
 // Wake tells the local relay that there may be new rows. It never blocks.

@@ -112,18 +112,11 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*parts,
 	if err != nil {
 		return nil, err
 	}
-	events := outbox.New(db)
-	for _, migrate := range []func() error{
-		func() error { return events.Migrate(ctx) },
-		func() error { return consumer.Migrate(ctx, db) },
-		func() error { return ratelimit.Migrate(ctx, db) },
-		func() error { return db.Migrate(ctx, system, migrations.FS, ".") },
-	} {
-		if err := migrate(); err != nil {
-			db.Close()
-			return nil, err
-		}
+	if err := migrations.Apply(ctx, db); err != nil {
+		db.Close()
+		return nil, err
 	}
+	events := outbox.New(db)
 	sealer, err := signing.NewSealer(cfg.KeyEncryptionKey)
 	if err != nil {
 		db.Close()

@@ -3,7 +3,6 @@ package accounts_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -17,16 +16,12 @@ import (
 	"github.com/scs-platform/shared-events/sqldb"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
-	"github.com/scs-platform/scs-users/internal/migrations"
+	"github.com/scs-platform/scs-users/internal/accounts/accountstest"
 	"github.com/scs-platform/scs-users/internal/password"
 	"github.com/scs-platform/scs-users/internal/ratelimit"
 )
 
-// fast are argon2id parameters far below OWASP's, so that the suite runs
-// quickly; the password package tests the real ones.
-var fast = password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
-
-const pw = "correct horse battery staple"
+const pw = accountstest.Password
 
 // clock is the settable clock of a fixture.
 type clock struct {
@@ -47,32 +42,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, open func(testing.TB) *sqldb.DB) *fixture {
 	t.Helper()
-	ctx := context.Background()
 	db := open(t)
-	events := outbox.New(db)
-	if err := events.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := ratelimit.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Migrate(ctx, "users", migrations.FS, "."); err != nil {
-		t.Fatal(err)
-	}
+	svc := accountstest.NewService(t, db)
 	c := &clock{t: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)}
-	limiter := ratelimit.New(db)
-	limiter.Now = c.Now
-	return &fixture{db: db, events: events, clock: c, svc: &accounts.Service{
-		DB: db, Outbox: events, Hasher: password.NewHasher(fast, 4), Limiter: limiter,
-		Limits: accounts.Limits{
-			LoginPerAccount: ratelimit.Rate{Burst: 5, Every: time.Minute},
-			LoginPerIP:      ratelimit.Rate{Burst: 20, Every: 15 * time.Second},
-			SignUpPerIP:     ratelimit.Rate{Burst: 5, Every: 10 * time.Minute},
-		},
-		Policy: accounts.SessionPolicy{Idle: time.Hour, MaxAge: 12 * time.Hour},
-		Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
-		Now:    c.Now,
-	}}
+	svc.Now = c.Now
+	svc.Limiter.(*ratelimit.Limiter).Now = c.Now
+	return &fixture{db: db, events: svc.Outbox, clock: c, svc: svc}
 }
 
 // forEachBackend runs the test on SQLite and on PostgreSQL.
@@ -865,7 +840,7 @@ func TestRehashOnLogin(t *testing.T) {
 	f := newFixture(t, servicetest.SQLite)
 	ctx := context.Background()
 	u, _ := f.signUp(t, "ada@example.com", "Ada")
-	stronger := fast
+	stronger := accountstest.Fast
 	stronger.Iterations = 2
 	f.svc.Hasher = password.NewHasher(stronger, 2)
 	f.logIn(t, "ada@example.com")

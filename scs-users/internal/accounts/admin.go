@@ -85,18 +85,33 @@ func logAction(ctx context.Context, tx *sql.Tx, userID, actorID, action, detail 
 	return nil
 }
 
-// activeAdmins counts the active admins, locking their rows on PostgreSQL.
-func activeAdmins(ctx context.Context, db *sqldb.DB, tx *sql.Tx) (int, error) {
+// lockWithAdmins locks the account id for a change that may take away an
+// admin (a ban, a role change, a deletion) and reports whether it is the last
+// active admin. A deleted account is ErrNotFound.
+//
+// The admins are locked before the account, in the order of their ids, so that
+// two admins demoting or banning each other at once on PostgreSQL take turns
+// instead of deadlocking, and the second sees the first's change.
+func lockWithAdmins(ctx context.Context, db *sqldb.DB, tx *sql.Tx, id string) (u User, last bool, err error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id FROM users WHERE role = 'admin' AND status = 'active' ORDER BY id`+db.ForUpdate())
 	if err != nil {
-		return 0, fmt.Errorf("accounts: count admins: %w", err)
+		return User{}, false, fmt.Errorf("accounts: lock admins: %w", err)
 	}
-	defer rows.Close()
-	n := 0
+	admins := 0
 	for rows.Next() {
-		n++
+		admins++
 	}
-	return n, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return User{}, false, fmt.Errorf("accounts: lock admins: %w", err)
+	}
+	if u, err = lockUser(ctx, db, tx, id); err != nil {
+		return User{}, false, err
+	}
+	if u.Status == contracts.StatusDeleted {
+		return User{}, false, ErrNotFound
+	}
+	return u, u.IsAdmin() && admins <= 1, nil
 }
 
 func checkReason(reason string) (string, error) {
@@ -127,20 +142,11 @@ func (s *Service) Ban(ctx context.Context, actorID, userID, reason string, withi
 	}
 	now := s.now()
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		// As in SetRole: two admins banning each other at once must not leave
-		// the platform without one.
-		admins, err := activeAdmins(ctx, s.DB, tx)
+		u, last, err := lockWithAdmins(ctx, s.DB, tx, userID)
 		if err != nil {
 			return err
 		}
-		u, err := lockUser(ctx, s.DB, tx, userID)
-		if err != nil {
-			return err
-		}
-		if u.Status == contracts.StatusDeleted {
-			return ErrNotFound
-		}
-		if u.IsAdmin() && admins <= 1 {
+		if last {
 			return ErrLastAdmin
 		}
 		for _, fn := range within {
@@ -210,24 +216,14 @@ func (s *Service) SetRole(ctx context.Context, actorID, userID string, role cont
 	}
 	now := s.now()
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		// The admins are locked before the account, and in the order of their
-		// ids, so that two admins demoting each other at once on PostgreSQL take
-		// turns instead of deadlocking, and the second sees the first's change.
-		admins, err := activeAdmins(ctx, s.DB, tx)
+		u, last, err := lockWithAdmins(ctx, s.DB, tx, userID)
 		if err != nil {
 			return err
-		}
-		u, err := lockUser(ctx, s.DB, tx, userID)
-		if err != nil {
-			return err
-		}
-		if u.Status == contracts.StatusDeleted {
-			return ErrNotFound
 		}
 		if u.Role == role {
 			return nil
 		}
-		if u.IsAdmin() && admins <= 1 {
+		if last {
 			return ErrLastAdmin
 		}
 		u.Role, u.TokensValidAfter = role, now.Truncate(time.Second)

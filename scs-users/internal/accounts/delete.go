@@ -30,15 +30,11 @@ func (s *Service) DeleteAccount(ctx context.Context, userID, pw string) error {
 	}
 	now := s.now()
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		admins, err := activeAdmins(ctx, s.DB, tx)
+		u, last, err := lockWithAdmins(ctx, s.DB, tx, userID)
 		if err != nil {
 			return err
 		}
-		u, err := lockUser(ctx, s.DB, tx, userID)
-		if err != nil {
-			return err
-		}
-		if u.IsAdmin() && admins <= 1 {
+		if last {
 			return ErrLastAdmin
 		}
 		ended, err := revokeSessions(ctx, tx, now, reasonDeleted, "", `user_id = $4`, u.ID)

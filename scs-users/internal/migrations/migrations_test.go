@@ -7,13 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scs-platform/shared-events/consumer"
-	"github.com/scs-platform/shared-events/outbox"
 	"github.com/scs-platform/shared-events/servicetest"
 	"github.com/scs-platform/shared-events/sqldb"
 
 	"github.com/scs-platform/scs-users/internal/migrations"
-	"github.com/scs-platform/scs-users/internal/ratelimit"
 )
 
 // TestDialectsAgree migrates scs-users' whole schema on SQLite and on
@@ -36,11 +33,8 @@ func TestDialectsAgree(t *testing.T) {
 func schema(t *testing.T, db *sqldb.DB) []string {
 	t.Helper()
 	ctx := context.Background()
-	for _, err := range []error{outbox.New(db).Migrate(ctx), consumer.Migrate(ctx, db), ratelimit.Migrate(ctx, db),
-		db.Migrate(ctx, "users", migrations.FS, ".")} {
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := migrations.Apply(ctx, db); err != nil {
+		t.Fatal(err)
 	}
 	var out []string
 	add := func(table, column, typ string, notNull bool) {

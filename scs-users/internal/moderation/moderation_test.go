@@ -3,7 +3,6 @@ package moderation_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -11,14 +10,11 @@ import (
 
 	"github.com/scs-platform/shared-events/consumer"
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/outbox"
 	"github.com/scs-platform/shared-events/servicetest"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
-	"github.com/scs-platform/scs-users/internal/migrations"
+	"github.com/scs-platform/scs-users/internal/accounts/accountstest"
 	"github.com/scs-platform/scs-users/internal/moderation"
-	"github.com/scs-platform/scs-users/internal/password"
-	"github.com/scs-platform/scs-users/internal/ratelimit"
 )
 
 func TestModeration(t *testing.T) {
@@ -26,18 +22,7 @@ func TestModeration(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
 			db := b.Open(t)
-			events := outbox.New(db)
-			for _, err := range []error{events.Migrate(ctx), consumer.Migrate(ctx, db), ratelimit.Migrate(ctx, db),
-				db.Migrate(ctx, "users", migrations.FS, ".")} {
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			acc := &accounts.Service{DB: db, Outbox: events, Limiter: ratelimit.New(db),
-				Hasher: password.NewHasher(password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}, 2),
-				Limits: accounts.Limits{LoginPerAccount: ratelimit.Rate{Burst: 9, Every: time.Second}, LoginPerIP: ratelimit.Rate{Burst: 9, Every: time.Second},
-					SignUpPerIP: ratelimit.Rate{Burst: 9, Every: time.Second}},
-				Policy: accounts.SessionPolicy{Idle: time.Hour, MaxAge: time.Hour}, Logger: slog.New(slog.DiscardHandler)}
+			acc := accountstest.NewService(t, db)
 			mod := &moderation.Service{DB: db, Accounts: acc}
 			signUp := func(email string) accounts.User {
 				u, _, err := acc.SignUp(ctx, accounts.SignUp{Email: email, DisplayName: email[:3], Password: "correct horse battery staple"})

@@ -38,15 +38,10 @@ func (c *clock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t
 
 func open(t *testing.T, db *sqldb.DB) *outbox.Outbox {
 	t.Helper()
-	ctx := context.Background()
-	o := outbox.New(db)
-	if err := o.Migrate(ctx); err != nil {
+	if err := migrations.Apply(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Migrate(ctx, "users", migrations.FS, "."); err != nil {
-		t.Fatal(err)
-	}
-	return o
+	return outbox.New(db)
 }
 
 func newKeyring(t *testing.T, db *sqldb.DB, o *outbox.Outbox, c *clock, kek []byte) *signing.Keyring {

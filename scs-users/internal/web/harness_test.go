@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -21,7 +20,7 @@ import (
 	"github.com/scs-platform/shared-events/sqldb"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
-	"github.com/scs-platform/scs-users/internal/migrations"
+	"github.com/scs-platform/scs-users/internal/accounts/accountstest"
 	"github.com/scs-platform/scs-users/internal/moderation"
 	"github.com/scs-platform/scs-users/internal/password"
 	"github.com/scs-platform/scs-users/internal/ratelimit"
@@ -29,11 +28,7 @@ import (
 	"github.com/scs-platform/scs-users/internal/web"
 )
 
-// fast are argon2id parameters far below OWASP's, so that the tests run
-// quickly; the password package tests the real ones.
-var fast = password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
-
-const pw = "correct horse battery staple"
+const pw = accountstest.Password
 
 // site is scs-users' routes on a real database, served over HTTP.
 type site struct {
@@ -50,23 +45,11 @@ func newSite(t *testing.T, open func(testing.TB) *sqldb.DB) *site {
 	t.Helper()
 	ctx := context.Background()
 	db := open(t)
-	events := outbox.New(db)
-	for _, err := range []error{events.Migrate(ctx), ratelimit.Migrate(ctx, db), db.Migrate(ctx, "users", migrations.FS, ".")} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	hasher := password.NewHasher(fast, 4)
-	svc := &accounts.Service{
-		DB: db, Outbox: events, Hasher: hasher, Limiter: ratelimit.New(db), Logger: logger,
-		Limits: accounts.Limits{
-			LoginPerAccount: ratelimit.Rate{Burst: 5, Every: time.Minute},
-			LoginPerIP:      ratelimit.Rate{Burst: 50, Every: time.Second},
-			SignUpPerIP:     ratelimit.Rate{Burst: 50, Every: time.Second},
-		},
-		Policy: accounts.SessionPolicy{Idle: time.Hour, MaxAge: 12 * time.Hour},
-	}
+	svc := accountstest.NewService(t, db)
+	// Generous limits per address: every test client is 127.0.0.1.
+	svc.Limits.LoginPerIP = ratelimit.Rate{Burst: 50, Every: time.Second}
+	svc.Limits.SignUpPerIP = ratelimit.Rate{Burst: 50, Every: time.Second}
+	logger, events, hasher := svc.Logger, svc.Outbox, svc.Hasher.(*password.Hasher)
 	sealer, err := signing.NewSealer(make([]byte, 32))
 	if err != nil {
 		t.Fatal(err)
