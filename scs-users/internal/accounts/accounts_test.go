@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -852,4 +853,39 @@ func TestRehashOnLogin(t *testing.T) {
 		t.Errorf("after a login with raised parameters the hash %q still wants a re-hash (%v)", stored, err)
 	}
 	f.logIn(t, "ada@example.com")
+}
+
+// TestModerationRacesDoNotDeadlock bans, unbans and changes the role of one
+// account from two admins at once on PostgreSQL. The changes lock the account
+// and the admins, and write rows that reference the admin who acted; with
+// FOR UPDATE, whose lock the foreign-key checks of those rows wait for, two
+// such transactions deadlocked.
+func TestModerationRacesDoNotDeadlock(t *testing.T) {
+	f := newFixture(t, servicetest.Postgres)
+	ctx := context.Background()
+	a, _ := f.signUp(t, "a@example.com", "A")
+	b, _ := f.signUp(t, "b@example.com", "B")
+	c, _ := f.signUp(t, "c@example.com", "C")
+	for _, u := range []accounts.User{a, b} {
+		if err := f.svc.SetRole(ctx, "", u.ID, contracts.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for round := range 20 {
+		var wg sync.WaitGroup
+		errs := make([]error, 3)
+		role := contracts.RoleUser
+		if round%2 == 0 {
+			role = contracts.RoleAdmin
+		}
+		wg.Go(func() { errs[0] = f.svc.Ban(ctx, b.ID, c.ID, "round "+strconv.Itoa(round)) })
+		wg.Go(func() { errs[1] = f.svc.SetRole(ctx, a.ID, c.ID, role) })
+		wg.Go(func() { errs[2] = f.svc.Unban(ctx, a.ID, c.ID, "round "+strconv.Itoa(round)) })
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d, change %d: %v", round, i, err)
+			}
+		}
+	}
 }
