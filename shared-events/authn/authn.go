@@ -167,7 +167,8 @@ func Refreshable(err error) bool {
 // replica does not know yet: right after a sign-up, or a key that signs before
 // its event arrived. The replication lag is usually milliseconds; a system
 // shows a "one moment" page that tries again rather than send the browser to
-// scs-users, which would find nothing wrong and send it back.
+// scs-users, which would find nothing wrong and send it back. It must try a
+// few times only (a made-up kid never arrives), then send the browser to log in.
 func Lagging(err error) bool {
 	return errors.Is(err, ErrUnknownUser) || errors.Is(err, ErrUnknownKey)
 }

@@ -181,6 +181,18 @@ func TestVerify(t *testing.T) {
 			c.KeyID = "old"
 			return sign(t, f.old, c)
 		}, authn.ErrKeyNotValid},
+		{"an expired token of a key whose window is over: expired, so refreshable", func() string {
+			c := claimsFor(userID)
+			c.KeyID = "old"
+			c.IssuedAt, c.ExpiresAt = now.Add(-20*time.Minute), now.Add(-10*time.Minute)
+			return sign(t, f.old, c)
+		}, authn.ErrExpired},
+		{"an expired token of a key whose window is over, signed by another key", func() string {
+			c := claimsFor(userID)
+			c.KeyID = "old"
+			c.IssuedAt, c.ExpiresAt = now.Add(-20*time.Minute), now.Add(-10*time.Minute)
+			return sign(t, f.other, c)
+		}, authn.ErrSignature},
 		{"key's window has not begun", func() string {
 			c := claimsFor(userID)
 			c.KeyID = "next"
@@ -353,8 +365,8 @@ func TestParseExpired(t *testing.T) {
 	if _, err := p.ParseExpired(context.Background(), sign(t, f.old, retired)); err != nil {
 		t.Errorf("ParseExpired(a retired key's token) = %v, want it accepted", err)
 	}
-	if _, err := p.Parse(context.Background(), sign(t, f.old, retired)); !errors.Is(err, authn.ErrKeyNotValid) {
-		t.Errorf("Parse(a retired key's token) = %v, want ErrKeyNotValid", err)
+	if _, err := p.Parse(context.Background(), sign(t, f.old, retired)); !errors.Is(err, authn.ErrExpired) {
+		t.Errorf("Parse(a retired key's expired token) = %v, want ErrExpired, which sends it to be refreshed", err)
 	}
 	// Everything but the expiry is still checked.
 	wrongAud := expired

@@ -80,6 +80,10 @@ func (p *Parser) parse(ctx context.Context, token string, allowExpired bool) (Cl
 	now := p.now()
 	var c claims
 	var key Key
+	// A key whose window is over still checks the signature, so that an
+	// expired token of a retired key is reported as expired (and refreshable),
+	// and only a token that is still within its time is ErrKeyNotValid.
+	var retired bool
 	opts := []jwt.ParserOption{
 		// The allow-list is what refuses "none" and HS256 signed with the public
 		// key as the HMAC secret: the library never picks a method from the header.
@@ -103,15 +107,18 @@ func (p *Parser) parse(ctx context.Context, token string, allowExpired bool) (Cl
 		if err != nil {
 			return nil, err
 		}
-		if now.Before(k.NotBefore) || (!allowExpired && !now.Before(k.NotAfter)) {
-			return nil, fmt.Errorf("%w: %s is valid from %s until %s", ErrKeyNotValid, kid,
-				k.NotBefore.UTC().Format(time.RFC3339), k.NotAfter.UTC().Format(time.RFC3339))
+		if now.Before(k.NotBefore) {
+			return nil, keyNotValid(k)
 		}
+		retired = !now.Before(k.NotAfter)
 		key = k
 		return k.Public, nil
 	})
 	if err != nil {
 		return Claims{}, refusal(t, err)
+	}
+	if retired && !allowExpired {
+		return Claims{}, keyNotValid(key)
 	}
 	out := Claims{
 		KeyID:     key.ID,
@@ -132,6 +139,11 @@ func (p *Parser) parse(ctx context.Context, token string, allowExpired bool) (Cl
 		return Claims{}, err
 	}
 	return out, nil
+}
+
+func keyNotValid(k Key) error {
+	return fmt.Errorf("%w: %s is valid from %s until %s", ErrKeyNotValid, k.ID,
+		k.NotBefore.UTC().Format(time.RFC3339), k.NotAfter.UTC().Format(time.RFC3339))
 }
 
 // checkClaims checks what the library does not: the claims the platform

@@ -3,6 +3,7 @@ package accounts_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -564,10 +565,10 @@ func TestDeleteAccount(t *testing.T) {
 		f.newEvents(t)
 
 		var errs accounts.FieldErrors
-		if err := f.svc.DeleteAccount(ctx, u.ID, "not my password, no"); !errors.As(err, &errs) || errs["password"] == "" {
+		if err := f.svc.DeleteAccount(ctx, u.ID, s.ID, "not my password, no"); !errors.As(err, &errs) || errs["password"] == "" {
 			t.Fatalf("delete with a wrong password: %v", err)
 		}
-		if err := f.svc.DeleteAccount(ctx, u.ID, pw); err != nil {
+		if err := f.svc.DeleteAccount(ctx, u.ID, s.ID, pw); err != nil {
 			t.Fatal(err)
 		}
 		got, err := f.svc.UserByID(ctx, u.ID)
@@ -686,8 +687,8 @@ func TestBanAndRoles(t *testing.T) {
 		}
 
 		// Banning, unbanning or making admin a deleted account finds nothing.
-		gone, _ := f.signUp(t, "gone@example.com", "Gone")
-		if err := f.svc.DeleteAccount(ctx, gone.ID, pw); err != nil {
+		gone, goneSession := f.signUp(t, "gone@example.com", "Gone")
+		if err := f.svc.DeleteAccount(ctx, gone.ID, goneSession.ID, pw); err != nil {
 			t.Fatal(err)
 		}
 		for name, err := range map[string]error{
@@ -704,7 +705,7 @@ func TestBanAndRoles(t *testing.T) {
 		if err := f.svc.Ban(ctx, "", mallory.ID, "testing"); !errors.Is(err, accounts.ErrLastAdmin) {
 			t.Errorf("banning the only admin: %v, want ErrLastAdmin", err)
 		}
-		if err := f.svc.DeleteAccount(ctx, mallory.ID, pw); !errors.Is(err, accounts.ErrLastAdmin) {
+		if err := f.svc.DeleteAccount(ctx, mallory.ID, ms.ID, pw); !errors.Is(err, accounts.ErrLastAdmin) {
 			t.Errorf("the only admin deleting their account: %v, want ErrLastAdmin", err)
 		}
 	})
@@ -888,4 +889,105 @@ func TestModerationRacesDoNotDeadlock(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRenewalRacingOtherChanges renews a session (a role change's) while the
+// user logs out their other devices, and while they delete their account, on
+// PostgreSQL: the renewed session never survives the one, and the other never
+// deadlocks.
+func TestRenewalRacingOtherChanges(t *testing.T) {
+	f := newFixture(t, servicetest.Postgres)
+	ctx := context.Background()
+	f.svc.Limits.SignUpPerIP.Burst = 1000
+	f.svc.Limits.LoginPerAccount.Burst = 1000
+	u, _ := f.signUp(t, "ada@example.com", "Ada")
+	for round := range 60 {
+		f.clock.Advance(time.Second)
+		current, renewing := f.logIn(t, "ada@example.com"), f.logIn(t, "ada@example.com")
+		var wg sync.WaitGroup
+		var err error
+		wg.Go(func() { _, err = f.svc.RevokeOtherSessions(ctx, u.ID, current.ID, device) })
+		// A token that names another role: Resume renews its session.
+		wg.Go(func() { _, _, _ = f.svc.Resume(ctx, renewing.ID, u.ID, f.clock.Now(), contracts.RoleAdmin, device) })
+		wg.Wait()
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		live, err := f.svc.Sessions(ctx, u.ID)
+		if err != nil || len(live) != 1 {
+			t.Fatalf("round %d: %d sessions live after logging out the others, %v; want 1", round, len(live), err)
+		}
+		_ = f.svc.LogOut(ctx, live[0].ID)
+	}
+	for round := range 60 {
+		v, s := f.signUp(t, fmt.Sprintf("u%d@example.com", round), "U")
+		var wg sync.WaitGroup
+		var errDelete, errResume error
+		wg.Go(func() { errDelete = f.svc.DeleteAccount(ctx, v.ID, s.ID, pw) })
+		wg.Go(func() { _, _, errResume = f.svc.Resume(ctx, s.ID, v.ID, f.clock.Now(), contracts.RoleAdmin, device) })
+		wg.Wait()
+		for _, err := range []error{errDelete, errResume} {
+			if err != nil && !errors.Is(err, accounts.ErrSessionEnded) {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+	}
+}
+
+// TestDeletionRacingABan: a deletion whose password check ran while an admin
+// banned the account does not turn the ban into a deletion (which would free
+// the address for a new sign-up).
+func TestDeletionRacingABan(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		admin, _ := f.signUp(t, "root@example.com", "Root")
+		if err := f.svc.SetRole(ctx, "", admin.ID, contracts.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+		u, s := f.signUp(t, "mallory@example.com", "Mallory")
+		paused := &pausingHasher{Hasher: f.svc.Hasher, password: pw, reached: make(chan struct{}), release: make(chan struct{})}
+		f.svc.Hasher = paused
+		done := make(chan error, 1)
+		go func() { done <- f.svc.DeleteAccount(ctx, u.ID, s.ID, pw) }()
+		<-paused.reached
+		if err := f.svc.Ban(ctx, admin.ID, u.ID, "spam"); err != nil {
+			t.Fatal(err)
+		}
+		close(paused.release)
+		if err := <-done; !errors.Is(err, accounts.ErrSuspended) {
+			t.Fatalf("the deletion that raced the ban: %v, want ErrSuspended", err)
+		}
+		if got, _ := f.svc.UserByID(ctx, u.ID); got.Status != contracts.StatusBanned || got.Email != "mallory@example.com" {
+			t.Errorf("the account is %s with address %q, want banned and kept", got.Status, got.Email)
+		}
+	})
+}
+
+// TestTwoLoginsAfterRaisedParameters: both logins of a double click re-hash
+// the password; the one whose re-hash lands second must not be refused.
+func TestTwoLoginsAfterRaisedParameters(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		f.signUp(t, "ada@example.com", "Ada")
+		stronger := accountstest.Fast
+		stronger.Iterations = 2
+		f.svc.Hasher = password.NewHasher(stronger, 2)
+		for round := range 5 {
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for i := range errs {
+				wg.Go(func() {
+					_, _, errs[i] = f.svc.LogIn(ctx, accounts.LogIn{Email: "ada@example.com", Password: pw, Client: device})
+				})
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("round %d, login %d: %v", round, i, err)
+				}
+			}
+			stronger.Iterations++ // raise them again for the next round
+			f.svc.Hasher = password.NewHasher(stronger, 2)
+		}
+	})
 }

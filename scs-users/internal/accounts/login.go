@@ -128,6 +128,35 @@ func (s *Service) LogIn(ctx context.Context, in LogIn) (User, Session, error) {
 	if err := s.take(ctx, limits...); err != nil {
 		return User{}, Session{}, err
 	}
+	refunded := false
+	// A second try only when the hash changed under the first: a concurrent
+	// login of the same account re-hashed it (a double click after the
+	// parameters were raised), and the same password deserves a second look.
+	for try := 1; ; try++ {
+		u, sess, err := s.logIn(ctx, in, email)
+		if errors.Is(err, errHashChanged) && try == 1 {
+			continue
+		}
+		if errors.Is(err, errHashChanged) {
+			err = ErrInvalidCredentials
+		}
+		if !refunded && (err == nil || errors.Is(err, ErrSuspended)) {
+			refunded = true
+			if err := s.Limiter.Refund(ctx, limits...); err != nil {
+				s.Logger.Warn("refund login attempt", "err", err)
+			}
+		}
+		return u, sess, err
+	}
+}
+
+// errHashChanged is a login whose password was checked against a hash that
+// another transaction replaced before the session could be written.
+var errHashChanged = errors.New("the password hash changed during the login")
+
+// logIn checks the password of the account of email and writes its new
+// session, if the account is still as it was checked.
+func (s *Service) logIn(ctx context.Context, in LogIn, email string) (User, Session, error) {
 	u, err := s.UserByEmail(ctx, email)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return User{}, Session{}, err
@@ -140,9 +169,6 @@ func (s *Service) LogIn(ctx context.Context, in LogIn) (User, Session, error) {
 	}
 	if !ok {
 		return User{}, Session{}, ErrInvalidCredentials
-	}
-	if err := s.Limiter.Refund(ctx, limits...); err != nil {
-		s.Logger.Warn("refund login attempt", "err", err)
 	}
 	if u.Status != contracts.StatusActive {
 		return User{}, Session{}, ErrSuspended
@@ -167,8 +193,10 @@ func (s *Service) LogIn(ctx context.Context, in LogIn) (User, Session, error) {
 			return err
 		}
 		switch {
-		case current.passwordHash != u.passwordHash || current.Status == contracts.StatusDeleted:
+		case current.Status == contracts.StatusDeleted:
 			return ErrInvalidCredentials
+		case current.passwordHash != u.passwordHash:
+			return errHashChanged
 		case current.Status != contracts.StatusActive:
 			return ErrSuspended
 		}

@@ -145,6 +145,17 @@ func (s *Service) renew(ctx context.Context, sess Session, now time.Time, c Clie
 	next.ExpiresAt = sess.ExpiresAt
 	var lost bool
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		// The user's row first, as every change of a user's sessions takes it:
+		// a "log out other devices" or a deletion at the same moment then
+		// either sees the new session or comes after it, and on PostgreSQL the
+		// new session's foreign key check does not deadlock with a deletion.
+		u, err := lockUser(ctx, s.DB, tx, sess.UserID)
+		if err != nil {
+			return err
+		}
+		if u.Status != contracts.StatusActive {
+			return ErrSessionEnded
+		}
 		if err := insertSession(ctx, tx, next); err != nil {
 			return err
 		}

@@ -40,8 +40,9 @@ const advisoryLockRotate = 7366031
 const retireMargin = authn.DefaultLeeway + time.Minute
 
 // reloadEvery is how often the keyring rereads the keys another instance may
-// have made. A new key signs only after the propagation delay, minutes later.
-const reloadEvery = 30 * time.Second
+// have made or revoked. A new key signs only after the propagation delay,
+// minutes later; a revocation reaches the other instances this late.
+const reloadEvery = 10 * time.Second
 
 // missReloadEvery bounds the rereads caused by tokens naming kids the keyring
 // does not hold, so that made-up kids cannot turn every request into a query.
@@ -253,11 +254,14 @@ func (k *Keyring) rotate(ctx context.Context, force bool) (Info, error) {
 var ErrNoSuchKey = errors.New("signing: no such key")
 
 // Revoke ends the key kid at once, for a key that may have leaked: it verifies
-// no token from now on, here and (within the replication lag) elsewhere, and a
-// new key that signs at once replaces whatever signed. Every token signed with
-// kid is refused, so its users log in again; the other keys keep verifying
-// their last tokens. Tokens of the new key are refused elsewhere for the
-// moment it takes to reach the other systems.
+// no token from now on, in this instance, in scs-users' other instances within
+// reloadEvery and elsewhere within the replication lag. Every token signed
+// with kid is refused, so its users log in again; the other keys keep
+// verifying their last tokens. If kid was the key that signs, a new key signs
+// at once, and its tokens are refused elsewhere for the moment it takes to
+// reach the other systems; if kid was the next key, a new next key takes its
+// place. Revoke returns the new key, if it made one, else a zero Info.
+// Revoking a revoked key changes nothing.
 func (k *Keyring) Revoke(ctx context.Context, kid string) (Info, error) {
 	var made key
 	err := k.inLock(ctx, func(tx *sql.Tx, keys []key, now time.Time) error {
@@ -266,31 +270,46 @@ func (k *Keyring) Revoke(ctx context.Context, kid string) (Info, error) {
 			return fmt.Errorf("%w: %q", ErrNoSuchKey, kid)
 		}
 		gone := keys[i]
-		if !gone.revoked {
-			// The window must stay a window for the contract: it ends now, or
-			// just after it began for a key published a moment ago.
-			gone.notAfter = now
-			if !gone.notAfter.After(gone.notBefore) {
-				gone.notAfter = gone.notBefore.Add(time.Microsecond)
-			}
-			gone.version++
-			if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET not_after_us = $2, version = $3, revoked_at_us = $4 WHERE kid = $1`,
-				gone.id, gone.notAfter.UnixMicro(), gone.version, now.UnixMicro()); err != nil {
-				return fmt.Errorf("signing: revoke key %s: %w", gone.id, err)
-			}
-			if err := k.publish(ctx, tx, gone); err != nil {
-				return err
-			}
+		if gone.revoked {
+			return nil
+		}
+		cur, signing := k.signer(keys, now)
+		wasSigning := signing && cur.id == gone.id
+		wasNext := gone.signsFrom.After(now)
+		// The window must stay a window for the contract: it ends now, or just
+		// after it began for a key published a moment ago.
+		gone.notAfter = now
+		if !gone.notAfter.After(gone.notBefore) {
+			gone.notAfter = gone.notBefore.Add(time.Microsecond)
+		}
+		gone.version++
+		if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET not_after_us = $2, version = $3, revoked_at_us = $4 WHERE kid = $1`,
+			gone.id, gone.notAfter.UnixMicro(), gone.version, now.UnixMicro()); err != nil {
+			return fmt.Errorf("signing: revoke key %s: %w", gone.id, err)
+		}
+		if err := k.publish(ctx, tx, gone); err != nil {
+			return err
 		}
 		rest := slices.Delete(slices.Clone(keys), i, i+1)
 		var err error
-		made, err = k.create(ctx, tx, rest, now, now)
+		switch {
+		case wasSigning || !signing:
+			made, err = k.create(ctx, tx, rest, now, now)
+		case wasNext:
+			// The signer's window ends where the revoked key was to take over:
+			// a successor in its place, which stretches the signer to it.
+			made, err = k.create(ctx, tx, rest, now, now.Add(k.Propagation))
+		}
+		// A retired key: the key that signs goes on signing.
 		return err
 	})
 	if err != nil {
 		return Info{}, err
 	}
 	k.Logger.Warn("signing key revoked", "kid", kid, "replaced_by", made.id)
+	if made.id == "" {
+		return Info{}, nil
+	}
 	return k.info(made, k.now()), nil
 }
 

@@ -319,6 +319,7 @@ func TestSigningNeverStops(t *testing.T) {
 	}
 	first := c.Now()
 	rng := mrand.New(mrand.NewPCG(1, 2))
+	lastToken := map[string]time.Time{}
 	for c.Now().Before(first.Add(24 * time.Hour)) {
 		// The worker looks every five minutes, give or take its own lateness.
 		c.Advance(time.Duration(rng.Int64N(int64(5 * time.Minute))))
@@ -328,6 +329,10 @@ func TestSigningNeverStops(t *testing.T) {
 		kid, _, err := k.Signer(ctx)
 		if err != nil {
 			t.Fatalf("at %s no key signs: %v", c.Now().Sub(first), err)
+		}
+		// The latest expiry of a token each key signed.
+		if exp := c.Now().Add(tokenTTL); exp.After(lastToken[kid]) {
+			lastToken[kid] = exp
 		}
 		keys, err := k.List(ctx)
 		if err != nil {
@@ -344,6 +349,12 @@ func TestSigningNeverStops(t *testing.T) {
 	}
 	if keys, _ := k.List(ctx); len(keys) < 12 {
 		t.Errorf("a day of 2-hour keys made %d keys", len(keys))
+	}
+	// No window, as finally published, ends before a token signed with it.
+	for kid, ev := range published(t, o) {
+		if last, ok := lastToken[kid]; ok && ev.p.NotAfter.Before(last.Add(authn.DefaultLeeway)) {
+			t.Errorf("key %s was published to verify until %s, but signed a token valid until %s", kid, ev.p.NotAfter, last)
+		}
 	}
 }
 
@@ -450,9 +461,60 @@ func TestRevoke(t *testing.T) {
 			if len(keys) != 2 || keys[0].State != "revoked" {
 				t.Errorf("keys after the revocation: %+v", keys)
 			}
-			if _, err := k.Revoke(ctx, kid); err != nil {
-				t.Errorf("revoking it again: %v", err)
+			if info, err := k.Revoke(ctx, kid); err != nil || info.ID != "" {
+				t.Errorf("revoking it again: %+v, %v; want nothing made", info, err)
+			}
+			if keys, _ := k.List(ctx); len(keys) != 2 {
+				t.Errorf("revoking a revoked key made a key: %+v", keys)
 			}
 		})
+	}
+}
+
+// TestRevokeAKeyThatDoesNotSign: revoking a retired key leaves the signer
+// alone; revoking the next key puts another next key in its place, with the
+// signer stretched to it, so that signing never stops.
+func TestRevokeAKeyThatDoesNotSign(t *testing.T) {
+	ctx := context.Background()
+	db := servicetest.SQLite(t)
+	o := open(t, db)
+	c := &clock{t: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)}
+	k := newKeyring(t, db, o, c, make([]byte, 32))
+	if err := k.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := k.Signer(ctx)
+	next, err := k.Rotate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(propagation) // next signs; first retires
+	if kid, _, _ := k.Signer(ctx); kid != next.ID {
+		t.Fatalf("signer %s, want %s", kid, next.ID)
+	}
+	if info, err := k.Revoke(ctx, first); err != nil || info.ID != "" {
+		t.Fatalf("revoking the retired key: %+v, %v; want nothing made", info, err)
+	}
+	if kid, _, _ := k.Signer(ctx); kid != next.ID {
+		t.Errorf("after revoking the retired key the signer is %s, want %s still", kid, next.ID)
+	}
+
+	third, err := k.Rotate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(time.Minute)
+	replacement, err := k.Revoke(ctx, third.ID)
+	if err != nil || replacement.ID == "" || replacement.State != "next" {
+		t.Fatalf("revoking the next key: %+v, %v; want a new next key", replacement, err)
+	}
+	for ; c.Now().Before(replacement.SignsFrom.Add(time.Minute)); c.Advance(30 * time.Second) {
+		kid, _, err := k.Signer(ctx)
+		if err != nil || kid == third.ID {
+			t.Fatalf("at %s the signer is %q, %v", c.Now(), kid, err)
+		}
+	}
+	if kid, _, _ := k.Signer(ctx); kid != replacement.ID {
+		t.Errorf("after its propagation the signer is %s, want the replacement %s", kid, replacement.ID)
 	}
 }

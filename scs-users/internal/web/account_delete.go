@@ -27,7 +27,7 @@ func (h *handlers) deleteAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, _ := viewerFrom(r.Context())
-	err := h.accounts.DeleteAccount(r.Context(), v.user.ID, r.PostForm.Get("password"))
+	err := h.accounts.DeleteAccount(r.Context(), v.user.ID, v.session.ID, r.PostForm.Get("password"))
 	var errs accounts.FieldErrors
 	if errors.As(err, &errs) {
 		render(w, r, h.logger, http.StatusUnprocessableEntity, deletePage(deleteView(v, errs)))

@@ -113,7 +113,7 @@ func (h *handlers) failed(w http.ResponseWriter, r *http.Request, what string, e
 		w.Header().Set("Retry-After", "2")
 		h.errorPage(w, r, http.StatusServiceUnavailable, "Busy right now",
 			"Many people are logging in at the same time. Please try again in a few seconds.")
-	case errors.Is(err, accounts.ErrSessionEnded):
+	case errors.Is(err, accounts.ErrSessionEnded), errors.Is(err, accounts.ErrSuspended):
 		h.clearCookie(w)
 		http.Redirect(w, r, loginURL(""), http.StatusSeeOther)
 	case errors.Is(err, accounts.ErrNotFound):
