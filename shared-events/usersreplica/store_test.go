@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/scs-platform/shared-events/authn"
-	"github.com/scs-platform/shared-events/consumer"
 	"github.com/scs-platform/shared-events/contracts"
 	"github.com/scs-platform/shared-events/servicetest"
 	"github.com/scs-platform/shared-events/usersreplica"
@@ -37,24 +36,7 @@ func TestVerifierOnTheReplica(t *testing.T) {
 	for _, backend := range servicetest.Backends() {
 		t.Run(backend.Name, func(t *testing.T) {
 			ctx := context.Background()
-			db := backend.Open(t)
-			if err := consumer.Migrate(ctx, db); err != nil {
-				t.Fatal(err)
-			}
-			if err := usersreplica.Migrate(ctx, db); err != nil {
-				t.Fatal(err)
-			}
-			c := &consumer.Consumer{DB: db, Name: "test", Owner: "users", Handlers: usersreplica.Handlers()}
-			apply := func(p contracts.Payload, version int64) {
-				t.Helper()
-				ev, err := contracts.NewEvent(p, version)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if out, err := c.Apply(ctx, ev); err != nil || out != consumer.Applied {
-					t.Fatalf("apply %s: %s, %v", ev.Type, out, err)
-				}
-			}
+			db, _, apply := newReplica(t, backend.Open)
 			apply(contracts.SigningKeyPublishedV1{KeyID: "k1", Algorithm: contracts.AlgorithmEdDSA,
 				PublicKey: base64.RawURLEncoding.EncodeToString(pub), NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour)}, 1)
 			for _, name := range []string{"ada", "banned", "deleted", "renewed"} {

@@ -9,6 +9,7 @@ import (
 	"github.com/scs-platform/shared-events/consumer"
 	"github.com/scs-platform/shared-events/contracts"
 	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/sqldb"
 	"github.com/scs-platform/shared-events/usersreplica"
 )
 
@@ -28,24 +29,7 @@ func TestUsersReplica(t *testing.T) {
 	for _, backend := range servicetest.Backends() {
 		t.Run(backend.Name, func(t *testing.T) {
 			ctx := context.Background()
-			db := backend.Open(t)
-			if err := consumer.Migrate(ctx, db); err != nil {
-				t.Fatal(err)
-			}
-			if err := usersreplica.Migrate(ctx, db); err != nil {
-				t.Fatal(err)
-			}
-			c := &consumer.Consumer{DB: db, Name: "test", Owner: "users", Handlers: usersreplica.Handlers()}
-			apply := func(p contracts.Payload, version int64) {
-				t.Helper()
-				ev, err := contracts.NewEvent(p, version)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if out, err := c.Apply(ctx, ev); err != nil || out != consumer.Applied {
-					t.Fatalf("apply %s: %s, %v", ev.Type, out, err)
-				}
-			}
+			db, c, apply := newReplica(t, backend.Open)
 			user := func() userRow {
 				t.Helper()
 				var u userRow
@@ -133,4 +117,31 @@ func TestUsersReplicaRefusesBadData(t *testing.T) {
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM users_replica`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("users_replica rows = %d, %v; want 0", n, err)
 	}
+}
+
+// newReplica opens a database, migrates the inbox and the replica into it and
+// returns it with the consumer that applies scs-users' events to it, and a
+// function that applies one payload through that consumer and wants it applied.
+func newReplica(t *testing.T, open func(testing.TB) *sqldb.DB) (*sqldb.DB, *consumer.Consumer, func(contracts.Payload, int64)) {
+	t.Helper()
+	ctx := context.Background()
+	db := open(t)
+	if err := consumer.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if err := usersreplica.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	c := &consumer.Consumer{DB: db, Name: "test", Owner: "users", Handlers: usersreplica.Handlers()}
+	apply := func(p contracts.Payload, version int64) {
+		t.Helper()
+		ev, err := contracts.NewEvent(p, version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := c.Apply(ctx, ev); err != nil || out != consumer.Applied {
+			t.Fatalf("apply %s: %s, %v", ev.Type, out, err)
+		}
+	}
+	return db, c, apply
 }

@@ -244,10 +244,13 @@ func (s *Service) take(ctx context.Context, limits ...ratelimit.Limit) error {
 }
 
 func (s *Service) loginLimits(email string, c Client) []ratelimit.Limit {
-	return []ratelimit.Limit{
-		{Key: bucket("login-account", email), Rate: s.Limits.LoginPerAccount},
-		{Key: bucket("login-ip", clientKey(c.IP)), Rate: s.Limits.LoginPerIP},
-	}
+	return []ratelimit.Limit{s.accountLimit(email), {Key: bucket("login-ip", clientKey(c.IP)), Rate: s.Limits.LoginPerIP}}
+}
+
+// accountLimit is the bucket of the password attempts on one account, at
+// login and when a logged-in user confirms a change with their password.
+func (s *Service) accountLimit(email string) ratelimit.Limit {
+	return ratelimit.Limit{Key: bucket("login-account", email), Rate: s.Limits.LoginPerAccount}
 }
 
 func (s *Service) signUpLimits(c Client) []ratelimit.Limit {

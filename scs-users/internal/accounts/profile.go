@@ -98,8 +98,8 @@ func (s *Service) ChangePassword(ctx context.Context, userID string, in ChangePa
 // the account like logins do, so that a stolen session cannot be used to guess
 // the password at leisure.
 func (s *Service) checkPassword(ctx context.Context, u User, pw, field string) error {
-	limits := s.loginLimits(u.Email, Client{})[:1]
-	if err := s.take(ctx, limits...); err != nil {
+	limit := s.accountLimit(u.Email)
+	if err := s.take(ctx, limit); err != nil {
 		return err
 	}
 	ok, _, err := s.Hasher.Verify(ctx, pw, u.passwordHash)
@@ -109,7 +109,7 @@ func (s *Service) checkPassword(ctx context.Context, u User, pw, field string) e
 	if !ok {
 		return FieldErrors{field: "This is not your current password."}
 	}
-	if err := s.Limiter.Refund(ctx, limits...); err != nil && !errors.Is(err, context.Canceled) {
+	if err := s.Limiter.Refund(ctx, limit); err != nil && !errors.Is(err, context.Canceled) {
 		s.Logger.Warn("refund password check", "err", err)
 	}
 	return nil
