@@ -33,7 +33,8 @@ type Principal struct {
 	// Role and DisplayName come from the replica, which is newer than the token.
 	Role        contracts.Role
 	DisplayName string
-	// ExpiresAt is when the token expires; the session may live longer.
+	// IssuedAt and ExpiresAt are the token's; the session may live longer.
+	IssuedAt  time.Time
 	ExpiresAt time.Time
 }
 
@@ -58,38 +59,57 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 	if err != nil {
 		return Principal{}, err
 	}
-	u, err := v.Replica.User(ctx, c.UserID)
+	u, err := v.still(ctx, c.UserID, c.SessionID, c.IssuedAt)
 	if err != nil {
 		return Principal{}, err
-	}
-	switch u.Status {
-	case contracts.StatusActive:
-	case contracts.StatusBanned:
-		return Principal{}, ErrBanned
-	case contracts.StatusDeleted:
-		return Principal{}, ErrDeleted
-	default:
-		return Principal{}, fmt.Errorf("%w: status %q", ErrUnknownUser, u.Status)
-	}
-	revoked, err := v.Replica.SessionRevoked(ctx, c.SessionID)
-	if err != nil {
-		return Principal{}, err
-	}
-	if revoked {
-		return Principal{}, ErrRevoked
-	}
-	// iat has whole seconds, so the comparison does too: a token issued in the
-	// second tokens_valid_after moved stands, because scs-users issues the
-	// renewed session's token in that very second. The sessions it ended are
-	// refused by their revocation, not by this check.
-	if c.IssuedAt.Before(u.TokensValidAfter.Truncate(time.Second)) {
-		return Principal{}, ErrStale
 	}
 	return Principal{
 		UserID:      c.UserID,
 		SessionID:   c.SessionID,
 		Role:        u.Role,
 		DisplayName: u.DisplayName,
+		IssuedAt:    c.IssuedAt,
 		ExpiresAt:   c.ExpiresAt,
 	}, nil
+}
+
+// Recheck asks the replica again whether p, verified earlier, still stands: the
+// user neither banned nor deleted, the session not revoked, the token not older
+// than tokens_valid_after. It ignores the token's expiry, for a connection that
+// was authenticated once and outlives its token (a websocket).
+func (v *Verifier) Recheck(ctx context.Context, p Principal) error {
+	_, err := v.still(ctx, p.UserID, p.SessionID, p.IssuedAt)
+	return err
+}
+
+// still runs the checks of the replica that Verify and Recheck share.
+func (v *Verifier) still(ctx context.Context, userID, sessionID string, issuedAt time.Time) (User, error) {
+	u, err := v.Replica.User(ctx, userID)
+	if err != nil {
+		return User{}, err
+	}
+	switch u.Status {
+	case contracts.StatusActive:
+	case contracts.StatusBanned:
+		return User{}, ErrBanned
+	case contracts.StatusDeleted:
+		return User{}, ErrDeleted
+	default:
+		return User{}, fmt.Errorf("%w: status %q", ErrUnknownUser, u.Status)
+	}
+	revoked, err := v.Replica.SessionRevoked(ctx, sessionID)
+	if err != nil {
+		return User{}, err
+	}
+	if revoked {
+		return User{}, ErrRevoked
+	}
+	// iat has whole seconds, so the comparison does too: a token issued in the
+	// second tokens_valid_after moved stands, because scs-users issues the
+	// renewed session's token in that very second. The sessions it ended are
+	// refused by their revocation, not by this check.
+	if issuedAt.Before(u.TokensValidAfter.Truncate(time.Second)) {
+		return User{}, ErrStale
+	}
+	return u, nil
 }

@@ -22,7 +22,7 @@ import (
 	"github.com/scs-platform/shared-events/outbox"
 	"github.com/scs-platform/shared-events/sqldb"
 
-	"github.com/scs-platform/scs-users/internal/ratelimit"
+	"github.com/scs-platform/shared-events/ratelimit"
 )
 
 // User is an account.

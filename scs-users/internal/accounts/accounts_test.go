@@ -20,7 +20,7 @@ import (
 	"github.com/scs-platform/scs-users/internal/accounts"
 	"github.com/scs-platform/scs-users/internal/accounts/accountstest"
 	"github.com/scs-platform/scs-users/internal/password"
-	"github.com/scs-platform/scs-users/internal/ratelimit"
+	"github.com/scs-platform/shared-events/ratelimit"
 )
 
 const pw = accountstest.Password

@@ -16,7 +16,7 @@ import (
 	"github.com/scs-platform/shared-events/contracts"
 
 	"github.com/scs-platform/scs-users/internal/password"
-	"github.com/scs-platform/scs-users/internal/ratelimit"
+	"github.com/scs-platform/shared-events/ratelimit"
 )
 
 // SignUp is what the sign-up form sends.

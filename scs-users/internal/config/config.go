@@ -16,7 +16,7 @@ import (
 	"github.com/scs-platform/shared-events/runtimeconfig"
 
 	"github.com/scs-platform/scs-users/internal/password"
-	"github.com/scs-platform/scs-users/internal/ratelimit"
+	"github.com/scs-platform/shared-events/ratelimit"
 	"github.com/scs-platform/scs-users/internal/signing"
 )
 

@@ -11,7 +11,7 @@ import (
 	"github.com/scs-platform/shared-events/outbox"
 	"github.com/scs-platform/shared-events/sqldb"
 
-	"github.com/scs-platform/scs-users/internal/ratelimit"
+	"github.com/scs-platform/shared-events/ratelimit"
 )
 
 // FS holds sqlite/NNNN_*.sql and postgres/NNNN_*.sql.

@@ -23,7 +23,7 @@ import (
 	"github.com/scs-platform/scs-users/internal/accounts/accountstest"
 	"github.com/scs-platform/scs-users/internal/moderation"
 	"github.com/scs-platform/scs-users/internal/password"
-	"github.com/scs-platform/scs-users/internal/ratelimit"
+	"github.com/scs-platform/shared-events/ratelimit"
 	"github.com/scs-platform/scs-users/internal/signing"
 	"github.com/scs-platform/scs-users/internal/web"
 )

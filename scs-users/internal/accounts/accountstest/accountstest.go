@@ -15,7 +15,7 @@ import (
 	"github.com/scs-platform/scs-users/internal/accounts"
 	"github.com/scs-platform/scs-users/internal/migrations"
 	"github.com/scs-platform/scs-users/internal/password"
-	"github.com/scs-platform/scs-users/internal/ratelimit"
+	"github.com/scs-platform/shared-events/ratelimit"
 )
 
 // Fast are argon2id parameters far below OWASP's, so that tests run quickly;

@@ -13,7 +13,7 @@ import (
 	"github.com/scs-platform/shared-events/servicetest"
 	"github.com/scs-platform/shared-events/sqldb"
 
-	"github.com/scs-platform/scs-users/internal/ratelimit"
+	"github.com/scs-platform/shared-events/ratelimit"
 )
 
 // clock is a Limiter.Now that only moves when told to.

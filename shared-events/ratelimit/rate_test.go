@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scs-platform/scs-users/internal/ratelimit"
+	"github.com/scs-platform/shared-events/ratelimit"
 )
 
 // t0 is the fixed instant the clock-driven tests start from.

@@ -1,12 +1,12 @@
-// Package ratelimit slows down brute force against scs-users' login (per account
-// and per client address) and sign-up (per address) with leaky buckets, in the
+// Package ratelimit limits how often a key (an account, a client address, a
+// user sending chat messages) may do something, with leaky buckets in the
 // "meter" form of the algorithm: every key has a bucket whose level leaks at a
 // constant rate; a request adds one unit if the bucket has room and is refused
 // otherwise, and a refused request adds nothing.
 //
-// The buckets live in the system's own database, so that a restart does not hand
-// an attacker a fresh allowance and every instance on PostgreSQL counts against
-// the same buckets. Time comes from each instance's clock: an instance whose
+// A Limiter keeps its buckets in the system's own database (scs-users' login
+// and sign-up limits), so that a restart does not hand an attacker a fresh
+// allowance and every instance on PostgreSQL counts against the same buckets. Time comes from each instance's clock: an instance whose
 // clock runs ahead stamps buckets in the others' future, which they leak only
 // once their clocks catch up, so skew makes the limits stricter, never looser.
 package ratelimit
