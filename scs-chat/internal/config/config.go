@@ -4,6 +4,9 @@
 package config
 
 import (
+	"time"
+
+	"github.com/scs-platform/shared-events/ratelimit"
 	"github.com/scs-platform/shared-events/runtimeconfig"
 )
 
@@ -17,6 +20,14 @@ type Config struct {
 	UsersFeedURL string
 	// UsersFeedToken is the bearer token for UsersFeedURL (USERS_FEED_TOKEN).
 	UsersFeedToken string
+	// WaitingGrace is how long a waiting user may show no sign of life (no open
+	// websocket, no view of the waiting page) before the wait ends
+	// (WAITING_GRACE).
+	WaitingGrace time.Duration
+	// WaitingMax ends any wait this long after the join (WAITING_MAX).
+	WaitingMax time.Duration
+	// Messages limits each user's messages (LIMIT_MESSAGES_PER_USER).
+	Messages ratelimit.Rate
 }
 
 // Defaults for a development machine.
@@ -25,6 +36,11 @@ const (
 	DefaultDatabaseURL    = "data/chat.db"
 	DefaultUsersFeedURL   = "http://localhost:8081/users/internal/events/feed"
 	DefaultUsersFeedToken = "dev-feed-token"
+	DefaultWaitingGrace   = "30s"
+	DefaultWaitingMax     = "15m"
+	// DefaultMessages lets a user send 20 messages at once, then one every
+	// half second.
+	DefaultMessages = "20/10s"
 )
 
 // Load reads the configuration through getenv (os.Getenv in production) and
@@ -36,7 +52,12 @@ func Load(getenv func(string) string) (Config, error) {
 		Base:           p.Base(runtimeconfig.Defaults{HTTPAddr: DefaultHTTPAddr, DatabaseURL: DefaultDatabaseURL}),
 		UsersFeedURL:   p.Get("USERS_FEED_URL", DefaultUsersFeedURL),
 		UsersFeedToken: p.Get("USERS_FEED_TOKEN", DefaultUsersFeedToken),
+		Messages:       p.Rate("LIMIT_MESSAGES_PER_USER", DefaultMessages),
 	}
+	// The waiting page without JavaScript reloads every 5 s, a sign of life each
+	// time, so a grace below 10 s would end waits that are alive.
+	cfg.WaitingGrace = p.Duration("WAITING_GRACE", p.Get("WAITING_GRACE", DefaultWaitingGrace), 10*time.Second, 10*time.Minute)
+	cfg.WaitingMax = p.Duration("WAITING_MAX", p.Get("WAITING_MAX", DefaultWaitingMax), time.Minute, 24*time.Hour)
 	p.HTTPURL("USERS_FEED_URL", cfg.UsersFeedURL)
 	if err := p.Err(); err != nil {
 		return Config{}, err

@@ -1,0 +1,188 @@
+package chat
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Message is one stored message of a conversation.
+type Message struct {
+	ConversationID string
+	// Seq orders the conversation's messages: 1, 2, 3...
+	Seq      int64
+	SenderID string
+	// ClientID is the sender's id for it, which makes a resend idempotent.
+	ClientID string
+	Text     string
+	SentAt   time.Time
+}
+
+// MaxClientIDLength bounds a client message id.
+const MaxClientIDLength = 64
+
+// ValidateText trims text and checks it is 1 to MaxMessageLength characters of
+// text (line breaks and tabs allowed; other control characters not).
+func ValidateText(text string) (string, error) {
+	text = strings.TrimSpace(text)
+	switch n := utf8.RuneCountInString(text); {
+	case n == 0:
+		return "", &UserError{Field: "text", Message: "A message cannot be empty."}
+	case n > MaxMessageLength:
+		return "", &UserError{Field: "text", Message: fmt.Sprintf("A message can be at most %d characters; this one has %d.", MaxMessageLength, n)}
+	case !printable(text, true):
+		return "", &UserError{Field: "text", Message: "The message holds characters that are not text."}
+	}
+	return text, nil
+}
+
+// ValidClientID reports whether id is 1 to MaxClientIDLength of [A-Za-z0-9_-].
+func ValidClientID(id string) bool {
+	if id == "" || len(id) > MaxClientIDLength {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// printable reports whether s is valid UTF-8 without control characters,
+// except line breaks and tabs when lines is true.
+func printable(s string, lines bool) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if lines && (r == '\n' || r == '\r' || r == '\t') {
+			continue
+		}
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// Send stores a message by userID in conversation id, and only then hands it to
+// the members' pages. A resend with the same clientID returns the message stored
+// the first time and stores nothing. Errors: ErrNotFound, ErrEnded, and a
+// *UserError for a bad text or the rate limit.
+func (s *Service) Send(ctx context.Context, userID, id, clientID, text string) (Message, error) {
+	if !ValidClientID(clientID) {
+		return Message{}, &UserError{Field: "client_id", Message: "The message id must be 1 to 64 letters, digits, '-' or '_'."}
+	}
+	text, err := ValidateText(text)
+	if err != nil {
+		return Message{}, err
+	}
+	if m, err := s.stored(ctx, s.DB, id, userID, clientID); err == nil || !errors.Is(err, sql.ErrNoRows) {
+		return m, err
+	}
+	if s.Messages != nil {
+		if ok, wait := s.Messages.Take(userID); !ok {
+			secs := int(math.Ceil(wait.Seconds()))
+			return Message{}, &UserError{Field: "text", RetryAfter: wait,
+				Message: fmt.Sprintf("You are sending messages too fast. Wait %d second%s.", secs, plural(secs))}
+		}
+	}
+	var m Message
+	var members [2]string
+	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		// The conversation row is the lock that orders its messages.
+		var a, b string
+		var ended sql.NullInt64
+		var last int64
+		err := tx.QueryRowContext(ctx, `SELECT user_a, user_b, ended_at_us, last_seq FROM conversations
+			WHERE id = $1 AND (user_a = $2 OR user_b = $2)`+s.DB.ForUpdate(), id, userID).Scan(&a, &b, &ended, &last)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		// A resend that raced its first copy finds it now, under the lock.
+		if m, err = s.stored(ctx, tx, id, userID, clientID); err == nil || !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if ended.Valid {
+			return ErrEnded
+		}
+		members = [2]string{a, b}
+		m = Message{ConversationID: id, Seq: last + 1, SenderID: userID, ClientID: clientID, Text: text, SentAt: s.now().UTC().Truncate(time.Microsecond)}
+		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET last_seq = $1 WHERE id = $2`, m.Seq, id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at_us) VALUES ($1, $2, $3, $4, $5, $6)`,
+			id, m.Seq, userID, clientID, text, micros(m.SentAt))
+		return err
+	})
+	if err != nil {
+		if isSentinel(err) {
+			return Message{}, err
+		}
+		return Message{}, fmt.Errorf("chat: send: %w", err)
+	}
+	if members[0] != "" {
+		s.Notify.Message(ctx, m, members[:])
+	}
+	return m, nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// stored returns the message userID sent with clientID, or sql.ErrNoRows.
+func (s *Service) stored(ctx context.Context, q queryer, id, userID, clientID string) (Message, error) {
+	m := Message{ConversationID: id, SenderID: userID, ClientID: clientID}
+	var at int64
+	err := q.QueryRowContext(ctx, `SELECT seq, body, sent_at_us FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3`,
+		id, userID, clientID).Scan(&m.Seq, &m.Text, &at)
+	m.SentAt = fromMicros(at)
+	return m, err
+}
+
+// Since returns up to limit messages of conversation id after seq, oldest
+// first, if userID is a member (ErrNotFound otherwise).
+func (s *Service) Since(ctx context.Context, userID, id string, after int64, limit int) ([]Message, error) {
+	var n int
+	if err := s.DB.QueryRowContext(ctx, `SELECT count(*) FROM conversations WHERE id = $1 AND (user_a = $2 OR user_b = $2)`, id, userID).Scan(&n); err != nil {
+		return nil, fmt.Errorf("chat: messages: %w", err)
+	}
+	if n == 0 {
+		return nil, ErrNotFound
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT seq, sender_id, client_id, body, sent_at_us FROM messages
+		WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, id, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("chat: messages: %w", err)
+	}
+	defer rows.Close()
+	var list []Message
+	for rows.Next() {
+		m := Message{ConversationID: id}
+		var at int64
+		if err := rows.Scan(&m.Seq, &m.SenderID, &m.ClientID, &m.Text, &at); err != nil {
+			return nil, fmt.Errorf("chat: messages: %w", err)
+		}
+		m.SentAt = fromMicros(at)
+		list = append(list, m)
+	}
+	return list, rows.Err()
+}
