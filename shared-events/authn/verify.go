@@ -73,16 +73,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 	}, nil
 }
 
-// Recheck asks the replica again whether p, verified earlier, still stands: the
-// user neither banned nor deleted, the session not revoked, the token not older
-// than tokens_valid_after. It ignores the token's expiry, for a connection that
-// was authenticated once and outlives its token (a websocket).
-func (v *Verifier) Recheck(ctx context.Context, p Principal) error {
-	_, err := v.still(ctx, p.UserID, p.SessionID, p.IssuedAt)
-	return err
-}
-
-// still runs the checks of the replica that Verify and Recheck share.
+// still checks what the replica knows of the token's user and session now.
 func (v *Verifier) still(ctx context.Context, userID, sessionID string, issuedAt time.Time) (User, error) {
 	u, err := v.Replica.User(ctx, userID)
 	if err != nil {
