@@ -323,7 +323,7 @@ func TestVerifyReturnsTheReplicasView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := authn.Principal{UserID: userID, SessionID: sessID, Role: contracts.RoleAdmin, DisplayName: "Ada", ExpiresAt: c.ExpiresAt}
+	want := authn.Principal{UserID: userID, SessionID: sessID, Role: contracts.RoleAdmin, DisplayName: "Ada", IssuedAt: c.IssuedAt, ExpiresAt: c.ExpiresAt}
 	if p != want {
 		t.Errorf("Verify = %+v, want %+v", p, want)
 	}

@@ -9,6 +9,8 @@
 package runtimeconfig
 
 import (
+	"github.com/scs-platform/shared-events/ratelimit"
+
 	"fmt"
 	"io"
 	"log/slog"
@@ -267,4 +269,15 @@ func redact(v string) string {
 		return "(unparseable URL)"
 	}
 	return u.Redacted()
+}
+
+// Rate reads a leaky bucket's rate, "BURST/INTERVAL" such as "5/1m" (see
+// ratelimit.ParseRate), from name, or def when it is unset.
+func (p *Parser) Rate(name, def string) ratelimit.Rate {
+	v := p.Get(name, def)
+	r, err := ratelimit.ParseRate(v)
+	if err != nil {
+		p.Add(name, v, err.Error())
+	}
+	return r
 }

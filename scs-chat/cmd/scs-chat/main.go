@@ -28,7 +28,12 @@ import (
 	"github.com/scs-platform/shared-events/topology"
 	"github.com/scs-platform/shared-events/usersreplica"
 
+	"github.com/scs-platform/shared-events/authn"
+	"github.com/scs-platform/shared-events/ratelimit"
+
+	"github.com/scs-platform/scs-chat/internal/chat"
 	"github.com/scs-platform/scs-chat/internal/config"
+	"github.com/scs-platform/scs-chat/internal/live"
 	"github.com/scs-platform/scs-chat/internal/migrations"
 	"github.com/scs-platform/scs-chat/internal/web"
 )
@@ -75,19 +80,10 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 		return err
 	}
 	defer db.Close()
+	if err := migrations.Apply(ctx, db); err != nil {
+		return err
+	}
 	events := outbox.New(db)
-	if err := events.Migrate(ctx); err != nil {
-		return err
-	}
-	if err := consumer.Migrate(ctx, db); err != nil {
-		return err
-	}
-	if err := usersreplica.Migrate(ctx, db); err != nil {
-		return err
-	}
-	if err := db.Migrate(ctx, system, migrations.FS, "."); err != nil {
-		return err
-	}
 	logger.Info("database ready", "database", db.URL, "dialect", db.Dialect)
 
 	relay := &outbox.Relay{
@@ -96,31 +92,64 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 		Broker: &broker.Runner{URL: cfg.AMQPURL, Name: system + "-relay", Logger: logger},
 		Logger: logger,
 	}
+	// The hub passes live frames between the instances through the broker; the
+	// chat hands it what happened.
+	svc := &chat.Service{
+		DB:       db,
+		Outbox:   events,
+		Logger:   logger,
+		Messages: &ratelimit.Memory{Rate: cfg.Messages},
+		Grace:    cfg.WaitingGrace,
+		MaxWait:  cfg.WaitingMax,
+	}
+	hub, err := live.NewHub(live.Config{
+		Backend:        web.Backend{Chat: svc},
+		Logger:         logger,
+		Subscriber:     &broker.Runner{URL: cfg.AMQPURL, Name: system + "-live-in", Logger: logger},
+		Publisher:      &broker.Runner{URL: cfg.AMQPURL, Name: system + "-live-out", Logger: logger},
+		OriginPatterns: []string{cfg.PublicURL.Host},
+	})
+	if err != nil {
+		return err
+	}
+	svc.Notify = web.Notifier{Hub: hub}
 	users := &consumer.Consumer{
 		DB:       db,
 		Name:     system,
 		Owner:    "users",
-		Handlers: usersreplica.Handlers(),
+		Handlers: svc.UsersHandlers(),
 		Broker:   &broker.Runner{URL: cfg.AMQPURL, Name: system + "-from-users", Logger: logger},
 		Logger:   logger,
 		Feed:     &feed.Client{URL: cfg.UsersFeedURL, Token: cfg.UsersFeedToken},
 		Prefetch: cfg.AMQPPrefetch,
 	}
 	durations := health.NewRequestDurations(web.RoutePattern)
-	registry, err := health.NewRegistry(events, relay, users, durations)
+	registry, err := health.NewRegistry(events, relay, users, durations, hub, chat.NewCollector(svc))
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
+	shutdown, cancelShutdown := context.WithCancel(context.Background())
+	defer cancelShutdown()
 	srv := &http.Server{
 		Handler: web.Routes(web.Deps{
 			Logger:    logger,
 			Ready:     health.Ready(health.Database(db), health.Relay(relay), health.Broker(users.Broker), health.Outbox(events, health.MaxOutboxAge)),
 			Metrics:   health.Metrics(registry),
 			Durations: durations,
+			Chat:      svc,
+			Hub:       hub,
+			Users:     usersreplica.Store{DB: db},
+			Verifier:  usersreplica.NewVerifier(db, authn.Audience(cfg.PublicURL)),
+			Cookie:    authn.CookieNameFor(cfg.PublicURL),
+			Origin:    authn.Audience(cfg.PublicURL),
+			Shutdown:  shutdown,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Websockets are hijacked connections that Shutdown does not wait for:
+	// they end when shutdown does.
+	srv.RegisterOnShutdown(cancelShutdown)
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR %q: %w", cfg.HTTPAddr, err)
@@ -132,6 +161,9 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 		Workers: []serve.Worker{
 			{Name: "the outbox relay", Run: relay.Run},
 			{Name: "the users consumer", Run: users.Run},
+			{Name: "the live hub", Run: hub.Run},
+			{Name: "the waiting room sweeper", Run: svc.RunSweeper},
+			{Name: "the access watcher", Run: func(ctx context.Context) error { return web.WatchAccess(ctx, svc, hub, logger) }},
 		},
 		ShutdownTimeout: shutdownTimeout,
 		Logger:          logger,

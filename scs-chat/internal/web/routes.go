@@ -3,6 +3,7 @@
 package web
 
 import (
+	"context"
 	"embed"
 	"io/fs"
 	"log/slog"
@@ -11,7 +12,12 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/health"
+	"github.com/scs-platform/shared-events/usersreplica"
+
+	"github.com/scs-platform/scs-chat/internal/chat"
+	"github.com/scs-platform/scs-chat/internal/live"
 )
 
 //go:embed static
@@ -26,6 +32,19 @@ type Deps struct {
 	Metrics http.Handler
 	// Durations observes every request.
 	Durations *health.RequestDurations
+
+	Chat *chat.Service
+	Hub  *live.Hub
+	// Users is the users replica: display names.
+	Users usersreplica.Store
+	// Verifier checks the session token against the users replica.
+	Verifier *authn.Verifier
+	// Cookie is the session cookie's name; Origin the public origin
+	// (PUBLIC_URL's scheme and host), which forms and websockets come from.
+	Cookie string
+	Origin string
+	// Shutdown ends when the system stops; the websockets close with it.
+	Shutdown context.Context
 }
 
 // RoutePattern names the route a request matched, for the request metrics. It
@@ -46,8 +65,17 @@ func RoutePattern(r *http.Request) string {
 // Routes is the whole URL surface of scs-chat.
 func Routes(d Deps) http.Handler {
 	assets, _ := fs.Sub(static, "static")
+	h := &handlers{logger: d.Logger, chat: d.Chat, users: d.Users, hub: d.Hub, shutdown: d.Shutdown}
+	gate := &authn.Gate{Verifier: d.Verifier, Cookie: d.Cookie, Home: "/chat/", Lagging: h.lagging, Unavailable: h.gateUnavailable}
 	// Every state change is a POST and must come from our own origin.
 	crossOrigin := http.NewCrossOriginProtection()
+	if err := crossOrigin.AddTrustedOrigin(d.Origin); err != nil {
+		d.Logger.Error("trust the public origin", "origin", d.Origin, "err", err)
+	}
+	crossOrigin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.errorPage(w, r, http.StatusForbidden, "Sent from another site",
+			"This form was sent from a page that is not part of the platform, so it was not carried out.")
+	}))
 
 	r := chi.NewRouter()
 	r.Use(d.Durations.Middleware)
@@ -60,14 +88,27 @@ func Routes(d Deps) http.Handler {
 	// Pages, under /chat/ even when reached directly, so the front door never
 	// rewrites paths.
 	r.Get("/chat", redirect("/chat/"))
+	r.Handle("/chat/static/*", http.StripPrefix("/chat/static/", staticFiles(assets)))
 	r.Group(func(r chi.Router) {
-		r.Use(crossOrigin.Handler)
+		r.Use(securityHeaders, h.textOnly, crossOrigin.Handler, gate.Require)
+		r.NotFound(h.notFound)
 
-		// Start page
-		r.Get("/chat/", home(d.Logger))
+		// Joining and waiting
+		r.Get("/chat/", h.start)
+		r.Post("/chat/join", h.join)
+		r.Get("/chat/waiting", h.waiting)
+		r.Post("/chat/waiting/stop", h.stopWaiting)
 
-		// Assets
-		r.Handle("/chat/static/*", http.StripPrefix("/chat/static/", http.FileServerFS(assets)))
+		// Conversations
+		r.Get("/chat/conversations", h.conversations)
+		r.Get("/chat/conversations/{id}", h.conversation)
+		r.Post("/chat/conversations/{id}/messages", h.send)
+		r.Post("/chat/conversations/{id}/leave", h.leave)
+		r.Post("/chat/conversations/{id}/block", h.block)
+		r.Post("/chat/conversations/{id}/report", h.report)
+
+		// The live connection of the waiting and conversation pages
+		r.Get("/chat/live", h.live)
 	})
 	return r
 }

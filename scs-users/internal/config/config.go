@@ -16,8 +16,8 @@ import (
 	"github.com/scs-platform/shared-events/runtimeconfig"
 
 	"github.com/scs-platform/scs-users/internal/password"
-	"github.com/scs-platform/shared-events/ratelimit"
 	"github.com/scs-platform/scs-users/internal/signing"
+	"github.com/scs-platform/shared-events/ratelimit"
 )
 
 // Config is everything scs-users reads from its environment.
@@ -116,9 +116,9 @@ func Load(getenv func(string) string) (Config, error) {
 		},
 		HashConcurrency: p.Int("PASSWORD_HASH_CONCURRENCY", p.Get("PASSWORD_HASH_CONCURRENCY", strconv.Itoa(runtime.NumCPU())), 1, 256),
 
-		LoginPerAccount: rate(p, "LIMIT_LOGIN_PER_ACCOUNT", DefaultLoginPerAccount),
-		LoginPerIP:      rate(p, "LIMIT_LOGIN_PER_IP", DefaultLoginPerIP),
-		SignUpPerIP:     rate(p, "LIMIT_SIGNUP_PER_IP", DefaultSignUpPerIP),
+		LoginPerAccount: p.Rate("LIMIT_LOGIN_PER_ACCOUNT", DefaultLoginPerAccount),
+		LoginPerIP:      p.Rate("LIMIT_LOGIN_PER_IP", DefaultLoginPerIP),
+		SignUpPerIP:     p.Rate("LIMIT_SIGNUP_PER_IP", DefaultSignUpPerIP),
 
 		TrustedProxies: prefixes(p, "TRUSTED_PROXIES", p.Get("TRUSTED_PROXIES", DefaultTrustedProxies)),
 	}
@@ -188,15 +188,6 @@ func tokens(p *runtimeconfig.Parser, name, v string) []string {
 		p.Add(name, v, "names no token")
 	}
 	return tokens
-}
-
-func rate(p *runtimeconfig.Parser, name, def string) ratelimit.Rate {
-	v := p.Get(name, def)
-	r, err := ratelimit.ParseRate(v)
-	if err != nil {
-		p.Add(name, v, err.Error())
-	}
-	return r
 }
 
 func prefixes(p *runtimeconfig.Parser, name, v string) []netip.Prefix {
