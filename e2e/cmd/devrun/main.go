@@ -15,7 +15,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -26,6 +25,8 @@ import (
 	"time"
 
 	"github.com/scs-platform/shared-events/broker"
+
+	"github.com/scs-platform/e2e/frontdoor"
 )
 
 // system is one of the platform's systems as devrun starts it.
@@ -83,11 +84,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("The front door cannot listen on %s (%v); stop whatever uses that port and try again.", frontDoorAddr, err)
 	}
-	backends := map[string]*url.URL{}
+	backends := map[string][]*url.URL{}
 	for _, s := range systems {
-		backends[s.name] = &url.URL{Scheme: "http", Host: "127.0.0.1:" + s.port}
+		backends[s.name] = []*url.URL{{Scheme: "http", Host: "127.0.0.1:" + s.port}}
 	}
-	door := &http.Server{Handler: frontDoor(backends), ReadHeaderTimeout: 10 * time.Second}
+	door := &http.Server{Handler: frontdoor.New(backends), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = door.Serve(ln) }()
 	defer door.Close()
 
@@ -129,32 +130,6 @@ func checkBroker(ctx context.Context, amqpURL string) error {
 		return fmt.Errorf("RabbitMQ is not reachable at %s; start one with \"rabbitmq-server -detached\" (or \"docker run -p 5672:5672 rabbitmq:4-management\") and try again.", broker.Redact(amqpURL))
 	}
 	return conn.Close()
-}
-
-// frontDoor routes /users/..., /chat/... and /cards/... to the systems without
-// rewriting paths, and redirects / to the start page. Everything else, including
-// the systems' /healthz, /readyz and /metrics and scs-users' internal feed, is
-// not found. The browser's Host is passed on, so that a system sees the origin
-// the browser used (cross-origin protection compares them).
-func frontDoor(backends map[string]*url.URL) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/{$}", http.RedirectHandler("/users/", http.StatusFound))
-	for name, target := range backends {
-		proxy := &httputil.ReverseProxy{
-			Rewrite: func(pr *httputil.ProxyRequest) {
-				pr.SetURL(target)
-				pr.Out.Host = pr.In.Host
-				pr.SetXForwarded()
-			},
-			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-				http.Error(w, "scs-"+name+" is not answering. Is it still starting?", http.StatusBadGateway)
-			},
-		}
-		mux.Handle("/"+name, proxy)
-		mux.Handle("/"+name+"/", proxy)
-	}
-	mux.Handle("/users/internal/", http.NotFoundHandler())
-	return mux
 }
 
 // exit is a child that ended.
