@@ -138,6 +138,13 @@ func (u *User) Submit(testID string) {
 	}
 }
 
+// Click clicks the element with the data-testid and does not wait for a page:
+// for what a script handles in the page (a message sent over a websocket).
+func (u *User) Click(testID string) {
+	u.t.Helper()
+	u.step("click "+testID, chromedp.Click(TestID(testID)))
+}
+
 // Text returns the text of the element with the data-testid, once it is
 // visible.
 func (u *User) Text(testID string) string {

@@ -1,0 +1,295 @@
+// Package platform runs the real platform in a test: the three systems built
+// from their own modules and started as processes, each with its own database,
+// on a RabbitMQ virtual host of the test's own, behind the dev front door. It
+// is what the cross-system tests and benchmarks drive, in a browser or over
+// HTTP.
+package platform
+
+import (
+	"bytes"
+	"crypto/rand"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/scs-platform/shared-events/servicetest"
+
+	"github.com/scs-platform/e2e/frontdoor"
+)
+
+// Options say what to run.
+type Options struct {
+	// ChatInstances is how many scs-chat processes run (default 1). With more
+	// than one, chat runs on PostgreSQL, which they share.
+	ChatInstances int
+	// Env adds variables to every system's environment.
+	Env map[string]string
+}
+
+// Platform is a running platform.
+type Platform struct {
+	// URL is the front door, the browser's one origin.
+	URL string
+	// Direct are each system's instances by name ("users", "chat", "cards"), at
+	// the root of their own port (for /readyz and /metrics).
+	Direct map[string][]string
+	// AMQPURL is the test's virtual host.
+	AMQPURL string
+
+	procs map[string][]*process
+}
+
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+}
+
+// Start builds (once per test binary) and starts the platform; it stops when
+// the test ends, and shows the systems' logs if the test failed.
+func Start(t *testing.T, o Options) *Platform {
+	t.Helper()
+	if o.ChatInstances <= 0 {
+		o.ChatInstances = 1
+	}
+	bin := build(t)
+	p := &Platform{Direct: map[string][]string{}, AMQPURL: VHost(t), procs: map[string][]*process{}}
+
+	door, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.URL = "http://" + door.Addr().String()
+	dir := t.TempDir()
+	counts := map[string]int{"users": 1, "chat": o.ChatInstances, "cards": 1}
+	chatDB := filepath.Join(dir, "chat.db")
+	if o.ChatInstances > 1 {
+		chatDB = servicetest.PostgresURL(t)
+	}
+	backends := map[string][]*url.URL{}
+	for _, name := range []string{"users", "chat", "cards"} {
+		for i := range counts[name] {
+			addr := freeAddr(t)
+			env := map[string]string{
+				"HTTP_ADDR":    addr,
+				"PUBLIC_URL":   p.URL,
+				"AMQP_URL":     p.AMQPURL,
+				"DATABASE_URL": filepath.Join(dir, name+".db"),
+				"LOG_FORMAT":   "text",
+			}
+			if name != "users" {
+				env["USERS_FEED_URL"] = p.Direct["users"][0] + "/users/internal/events/feed"
+			}
+			if name == "chat" {
+				env["DATABASE_URL"] = chatDB
+			}
+			for k, v := range o.Env {
+				env[k] = v
+			}
+			proc := startProcess(t, fmt.Sprintf("%s-%d", name, i+1), filepath.Join(bin, "scs-"+name), env)
+			p.procs[name] = append(p.procs[name], proc)
+			base := "http://" + addr
+			waitHealthy(t, proc, base)
+			p.Direct[name] = append(p.Direct[name], base)
+			u, _ := url.Parse(base)
+			backends[name] = append(backends[name], u)
+		}
+	}
+	srv := &httptest.Server{Listener: door, Config: &http.Server{Handler: frontdoor.New(backends), ReadHeaderTimeout: 10 * time.Second}}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return p
+}
+
+// WaitReady waits until every instance answers /readyz with 200: connected to
+// the broker, its consumers bootstrapped.
+func (p *Platform) WaitReady(t *testing.T) {
+	t.Helper()
+	for name, bases := range p.Direct {
+		for _, base := range bases {
+			servicetest.Eventually(t, 30*time.Second, "scs-"+name+" at "+base+" to be ready", func() bool {
+				resp, err := http.Get(base + "/readyz")
+				if err != nil {
+					return false
+				}
+				resp.Body.Close()
+				return resp.StatusCode == http.StatusOK
+			})
+		}
+	}
+}
+
+// Stop stops every instance of the system name (SIGTERM, then a kill after
+// ten seconds), as an operator would.
+func (p *Platform) Stop(t *testing.T, name string) {
+	t.Helper()
+	for _, proc := range p.procs[name] {
+		proc.stop()
+	}
+}
+
+func (proc *process) stop() {
+	select {
+	case <-proc.done:
+		return
+	default:
+	}
+	_ = proc.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-proc.done:
+	case <-time.After(10 * time.Second):
+		_ = proc.cmd.Process.Kill()
+		<-proc.done
+	}
+}
+
+func startProcess(t *testing.T, name, binary string, env map[string]string) *process {
+	t.Helper()
+	cmd := exec.Command(binary)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	proc := &process{name: name, cmd: cmd, out: out, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(proc.done)
+	}()
+	t.Cleanup(func() {
+		proc.stop()
+		if t.Failed() {
+			t.Logf("log of %s:\n%s", name, out.String())
+		}
+	})
+	return proc
+}
+
+func waitHealthy(t *testing.T, proc *process, base string) {
+	t.Helper()
+	servicetest.Eventually(t, 30*time.Second, proc.name+" to answer /healthz", func() bool {
+		select {
+		case <-proc.done:
+			t.Fatalf("%s exited while starting:\n%s", proc.name, proc.out.String())
+		default:
+		}
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// build compiles the three systems, each in its own module as its Dockerfile
+// does, into a directory shared by the tests of this test binary.
+func build(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "scs-platform-bin-")
+		if buildErr != nil {
+			return
+		}
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		for _, s := range []string{"scs-users", "scs-chat", "scs-cards"} {
+			cmd := exec.Command("go", "build", "-o", buildDir, "./cmd/"+s)
+			cmd.Dir = filepath.Join(root, s)
+			cmd.Env = append(os.Environ(), "GOWORK=off")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("build %s: %v\n%s", s, err, out)
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildDir
+}
+
+// Cleanup removes the binaries; call it from TestMain after the tests ran.
+func Cleanup() {
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+}
+
+// VHost makes a RabbitMQ virtual host for the test, deleted when it ends, and
+// returns its AMQP URL: the systems declare their real exchanges and queues
+// there, apart from every other test's.
+func VHost(t *testing.T) string {
+	t.Helper()
+	base := servicetest.AMQPURL(t)
+	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
+		servicetest.Unavailable(t, "rabbitmqctl (to make a virtual host)", err)
+	}
+	name := "e2e-" + strings.ToLower(rand.Text()[:12])
+	ctl := func(args ...string) error {
+		out, err := exec.Command("rabbitmqctl", args...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("rabbitmqctl %s: %v: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+		}
+		return nil
+	}
+	if err := ctl("add_vhost", name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ctl("delete_vhost", name) })
+	u, _ := url.Parse(base)
+	if err := ctl("set_permissions", "-p", name, u.User.Username(), ".*", ".*", ".*"); err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
