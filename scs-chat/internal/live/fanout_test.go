@@ -1,0 +1,195 @@
+package live
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/scs-platform/shared-events/broker"
+	"github.com/scs-platform/shared-events/servicetest"
+)
+
+// testExchange is an exchange of the test's own, deleted when it ends, so that
+// tests running at the same time never see each other's frames.
+func testExchange(t *testing.T, amqpURL string) string {
+	name := "chat.live.t" + strings.ToLower(rand.Text()[:10])
+	t.Cleanup(func() {
+		conn, err := amqp.Dial(amqpURL)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		if ch, err := conn.Channel(); err == nil {
+			_ = ch.ExchangeDelete(name, false, false)
+		}
+	})
+	return name
+}
+
+// startInstance runs one instance of scs-chat's live layer on the broker.
+func startInstance(t *testing.T, amqpURL, exchange string, backend Backend) *testServer {
+	t.Helper()
+	logger := slog.New(slog.DiscardHandler)
+	ts := startServer(t, Config{
+		Backend:    backend,
+		Exchange:   exchange,
+		Subscriber: &broker.Runner{URL: amqpURL, Name: "live-test-subscriber", Logger: logger, MaxBackoff: 200 * time.Millisecond},
+		Publisher:  &broker.Runner{URL: amqpURL, Name: "live-test-publisher", Logger: logger, MaxBackoff: 200 * time.Millisecond},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ts.hub.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	})
+	return ts
+}
+
+func TestAMessageSentThroughOneInstanceReachesThePartnerOnAnother(t *testing.T) {
+	amqpURL := servicetest.AMQPURL(t)
+	exchange := testExchange(t, amqpURL)
+	backend := newFakeBackend(map[string][]string{"c1": {"alice", "bob"}})
+	one := startInstance(t, amqpURL, exchange, backend)
+	two := startInstance(t, amqpURL, exchange, backend.sameStore())
+	if one.hub.Instance() == two.hub.Instance() {
+		t.Fatal("two hubs with one instance id")
+	}
+	servicetest.Eventually(t, 10*time.Second, "both instances to bind to the exchange", func() bool { return one.hub.Connected() && two.hub.Connected() })
+	alice := one.dial(t, "alice")
+	aliceOnTwo := two.dial(t, "alice")
+	bob := two.dial(t, "bob")
+	servicetest.Eventually(t, 5*time.Second, "the connections", func() bool {
+		return one.hub.Connections("alice") == 1 && two.hub.Connections("alice") == 1 && two.hub.Connections("bob") == 1
+	})
+
+	alice.write(ClientFrame{Type: FrameSend, Conversation: "c1", ClientID: "k1", Text: "over there?"})
+	msg := serverFrame{Type: "message", Conversation: "c1", Seq: 1, From: "alice", ClientID: "k1", Text: "over there?", SentAt: "2025-06-01T12:00:00.123456789Z"}
+	alice.expect(msg)
+	alice.expect(serverFrame{Type: "ack", ClientID: "k1", Seq: 1})
+	bob.expect(msg)
+	aliceOnTwo.expect(msg)
+
+	// Instance one saw its own publication come back from the exchange before
+	// this marker from instance two (one queue, in order): had it delivered it
+	// again, alice would read the message a second time before the marker.
+	if err := two.hub.Deliver(context.Background(), []string{"alice"}, Matched("/chat/conversations/marker")); err != nil {
+		t.Fatal(err)
+	}
+	marker := serverFrame{Type: "matched", URL: "/chat/conversations/marker"}
+	alice.expect(marker)
+	aliceOnTwo.expect(marker)
+	bob.pingPong()
+
+	if n := metricValue(t, two.hub, "chat_live_remote_frames_total"); n != 1 {
+		t.Errorf("instance two delivered %v frames from others, want 1", n)
+	}
+	if n := metricValue(t, one.hub, "chat_live_remote_frames_total"); n != 1 {
+		t.Errorf("instance one delivered %v frames from others, want 1 (the marker)", n)
+	}
+	if n := metricValue(t, one.hub, "chat_live_published_total"); n != 1 {
+		t.Errorf("instance one published %v frames, want 1", n)
+	}
+}
+
+func TestCloseReachesTheUsersConnectionsOnAnotherInstance(t *testing.T) {
+	amqpURL := servicetest.AMQPURL(t)
+	exchange := testExchange(t, amqpURL)
+	one := startInstance(t, amqpURL, exchange, newFakeBackend(nil))
+	two := startInstance(t, amqpURL, exchange, newFakeBackend(nil))
+	servicetest.Eventually(t, 10*time.Second, "both instances to bind to the exchange", func() bool { return one.hub.Connected() && two.hub.Connected() })
+	bob := two.dial(t, "bob")
+	carol := two.dial(t, "carol")
+	servicetest.Eventually(t, 5*time.Second, "the connections", func() bool { return two.hub.Connections("bob") == 1 && two.hub.Connections("carol") == 1 })
+
+	one.hub.Close("bob", "your account was deleted")
+	bob.expectClosed(StatusSessionEnded, "your account was deleted")
+	carol.pingPong()
+}
+
+func TestTheLocalVariantsStayOnTheirInstance(t *testing.T) {
+	amqpURL := servicetest.AMQPURL(t)
+	exchange := testExchange(t, amqpURL)
+	one := startInstance(t, amqpURL, exchange, newFakeBackend(nil))
+	two := startInstance(t, amqpURL, exchange, newFakeBackend(nil))
+	servicetest.Eventually(t, 10*time.Second, "both instances to bind to the exchange", func() bool { return one.hub.Connected() && two.hub.Connected() })
+	bobOnOne := one.dial(t, "bob")
+	bob := two.dial(t, "bob")
+	servicetest.Eventually(t, 5*time.Second, "the connections", func() bool { return one.hub.Connections("bob") == 1 && two.hub.Connections("bob") == 1 })
+
+	ctx := context.Background()
+	if err := one.hub.DeliverLocal("bob", Ended("c1", "partner")); err != nil {
+		t.Fatal(err)
+	}
+	bobOnOne.expect(serverFrame{Type: "ended", Conversation: "c1", By: "partner"})
+	one.hub.CloseLocal("bob", "your account changed")
+	bobOnOne.expectClosed(StatusSessionEnded, "your account changed")
+	// Had either gone to the broker, it would have reached instance two before
+	// this marker, published after them.
+	if err := one.hub.Deliver(ctx, []string{"bob"}, Matched("/chat/conversations/marker")); err != nil {
+		t.Fatal(err)
+	}
+	bob.expect(serverFrame{Type: "matched", URL: "/chat/conversations/marker"})
+	bob.pingPong()
+}
+
+func TestDeliverWorksLocallyWhileTheBrokerIsDown(t *testing.T) {
+	logs := &logBuffer{}
+	down := "amqp://guest:guest@127.0.0.1:1/"
+	ts := startServer(t, Config{
+		Logger:     logs.logger(),
+		Subscriber: &broker.Runner{URL: down, Name: "down", Logger: slog.New(slog.DiscardHandler)},
+		Publisher:  &broker.Runner{URL: down, Name: "down", Logger: slog.New(slog.DiscardHandler)},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { ts.hub.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	alice := ts.dial(t, "alice")
+	servicetest.Eventually(t, 5*time.Second, "alice to connect", func() bool { return ts.hub.Connections("alice") == 1 })
+
+	for range 3 {
+		if err := ts.hub.Deliver(context.Background(), []string{"alice"}, Matched("/chat/conversations/c1")); err != nil {
+			t.Fatal(err)
+		}
+		alice.expect(serverFrame{Type: "matched", URL: "/chat/conversations/c1"})
+	}
+	if ts.hub.Connected() {
+		t.Error("Connected without a broker")
+	}
+	if n := metricValue(t, ts.hub, "chat_live_dropped_publishes_total"); n != 3 {
+		t.Errorf("chat_live_dropped_publishes_total = %v, want 3", n)
+	}
+	// One warning, not one per frame.
+	if n := strings.Count(logs.String(), "frames are delivered on this instance only"); n != 1 {
+		t.Errorf("%d warnings about dropped publications, want 1:\n%s", n, logs.String())
+	}
+}
+
+func TestDeliverDropsWhatThePublishQueueCannotTake(t *testing.T) {
+	ts := startServer(t, Config{
+		PublishQueue: 2,
+		Subscriber:   &broker.Runner{},
+		Publisher:    &broker.Runner{},
+	})
+	// A publisher that is connected but stuck, as in a broker's resource alarm.
+	ts.hub.publishing.Store(true)
+	for range 5 {
+		if err := ts.hub.Deliver(context.Background(), []string{"alice"}, Matched("/chat/conversations/c1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := metricValue(t, ts.hub, "chat_live_dropped_publishes_total"); n != 3 {
+		t.Errorf("chat_live_dropped_publishes_total = %v, want 3", n)
+	}
+	if n := len(ts.hub.publications); n != 2 {
+		t.Errorf("%d publications queued, want 2", n)
+	}
+}

@@ -1,0 +1,61 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/scs-platform/scs-chat/internal/chat"
+	"github.com/scs-platform/scs-chat/internal/live"
+)
+
+// accessPoll is how often an instance looks for users whose access changed.
+// It adds at most this much to the replication lag of closing a banned user's
+// websocket.
+const accessPoll = 500 * time.Millisecond
+
+// WatchAccess closes the websockets of users whose access changed (banned,
+// deleted, logged out elsewhere, renamed) on this instance, and tells the
+// partner of a conversation that such a change ended, until ctx ends. The
+// pages reload on the close, and the gate then decides what the user sees:
+// the page again (a rename shows), or the way to log in.
+//
+// The users consumer writes the changes (chat.Service.UsersHandlers); each
+// instance reads them all, since any instance may hold the user's websockets.
+func WatchAccess(ctx context.Context, svc *chat.Service, hub *live.Hub, logger *slog.Logger) error {
+	after, err := svc.LastAccessChange(ctx)
+	for err != nil {
+		logger.Warn("read access changes", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+		after, err = svc.LastAccessChange(ctx)
+	}
+	t := time.NewTicker(accessPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		changes, err := svc.AccessChanges(ctx, after)
+		if err != nil {
+			if ctx.Err() == nil {
+				logger.Warn("read access changes", "err", err)
+			}
+			continue
+		}
+		for _, c := range changes {
+			after = c.Seq
+			if hub.Connections(c.UserID) > 0 {
+				hub.CloseLocal(c.UserID, "your account changed; the page reloads")
+			}
+			if c.PartnerID != "" {
+				_ = hub.DeliverLocal(c.PartnerID, live.Ended(c.ConversationID, "partner"))
+			}
+		}
+	}
+}

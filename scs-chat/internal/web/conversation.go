@@ -1,0 +1,180 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/scs-platform/shared-events/authn"
+	"github.com/scs-platform/shared-events/contracts"
+
+	"github.com/scs-platform/scs-chat/internal/chat"
+)
+
+// historyShown is how many of the latest messages the page shows.
+const historyShown = 200
+
+// conversationForms is what the user typed into the conversation's forms, kept
+// across an error.
+type conversationForms struct {
+	Text, Reason string
+	Errors       map[string]string
+}
+
+// conversation serves GET /chat/conversations/{id}.
+func (h *handlers) conversation(w http.ResponseWriter, r *http.Request) {
+	h.conversationPage(w, r, http.StatusOK, conversationForms{})
+}
+
+func (h *handlers) conversationPage(w http.ResponseWriter, r *http.Request, status int, f conversationForms) {
+	me := user(r).UserID
+	c, err := h.chat.Conversation(r.Context(), me, chi.URLParam(r, "id"))
+	if err != nil {
+		h.failed(w, r, "conversation", err)
+		return
+	}
+	msgs, err := h.chat.Since(r.Context(), me, c.ID, max(0, c.Messages-historyShown), historyShown)
+	if err != nil {
+		h.failed(w, r, "messages", err)
+		return
+	}
+	partner, err := h.partnerName(r.Context(), c.PartnerID)
+	if err != nil {
+		h.unavailable(w, r, "partner", err)
+		return
+	}
+	v := ConversationView{
+		Page:         page(r, "Chat with "+partner),
+		Conversation: c,
+		Partner:      partner,
+		Me:           me,
+		Messages:     msgs,
+		Distance:     aboutDistance(c.DistanceKm),
+		ClientID:     rand.Text(),
+		Forms:        f,
+	}
+	if c.Active() {
+		v.Page.Script = "live.js"
+	}
+	render(w, r, h.logger, status, conversationPage(v))
+}
+
+// partnerName is the partner's display name from the users replica, so that a
+// rename shows at the next page view.
+func (h *handlers) partnerName(ctx context.Context, id string) (string, error) {
+	u, err := h.users.User(ctx, id)
+	switch {
+	case err == nil && u.Status == contracts.StatusDeleted:
+		return "someone who deleted their account", nil
+	case err == nil:
+		return u.DisplayName, nil
+	case errors.Is(err, authn.ErrUnknownUser):
+		return "someone", nil
+	default:
+		return "", err
+	}
+}
+
+// aboutDistance says a distance without giving away a location: rounded to a
+// kilometre below 10 km, to 5 km below 100 km, to 10 km beyond.
+func aboutDistance(km float64) string {
+	switch {
+	case km < 1:
+		return "less than 1 km away"
+	case km < 10:
+		return fmt.Sprintf("about %.0f km away", math.Round(km))
+	case km < 100:
+		return fmt.Sprintf("about %.0f km away", math.Round(km/5)*5)
+	default:
+		return fmt.Sprintf("about %.0f km away", math.Round(km/10)*10)
+	}
+}
+
+// send serves POST /chat/conversations/{id}/messages, the form without
+// JavaScript (with it, messages go over the websocket).
+func (h *handlers) send(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	id := chi.URLParam(r, "id")
+	text := r.PostFormValue("text")
+	_, err := h.chat.Send(r.Context(), user(r).UserID, id, r.PostFormValue("client_id"), text)
+	if ue, ok := errors.AsType[*chat.UserError](err); ok {
+		status := http.StatusBadRequest
+		if ue.RetryAfter > 0 {
+			status = http.StatusTooManyRequests
+			w.Header().Set("Retry-After", fmt.Sprint(retrySeconds(ue)))
+		}
+		h.conversationPage(w, r, status, conversationForms{Text: text, Errors: map[string]string{"text": ue.Message}})
+		return
+	}
+	if err != nil {
+		h.failed(w, r, "send", err)
+		return
+	}
+	http.Redirect(w, r, conversationURL(id)+"#latest", http.StatusSeeOther)
+}
+
+// leave serves POST /chat/conversations/{id}/leave.
+func (h *handlers) leave(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if err := h.chat.Leave(r.Context(), user(r).UserID, id); err != nil && !errors.Is(err, chat.ErrEnded) {
+		h.failed(w, r, "leave", err)
+		return
+	}
+	http.Redirect(w, r, conversationURL(id)+"?done=left", http.StatusSeeOther)
+}
+
+// block serves POST /chat/conversations/{id}/block.
+func (h *handlers) block(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if err := h.chat.Block(r.Context(), user(r).UserID, id); err != nil {
+		h.failed(w, r, "block", err)
+		return
+	}
+	http.Redirect(w, r, conversationURL(id)+"?done=blocked", http.StatusSeeOther)
+}
+
+// report serves POST /chat/conversations/{id}/report.
+func (h *handlers) report(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	id := chi.URLParam(r, "id")
+	reason := r.PostFormValue("reason")
+	_, err := h.chat.Report(r.Context(), user(r).UserID, id, reason)
+	if ue, ok := errors.AsType[*chat.UserError](err); ok {
+		h.conversationPage(w, r, http.StatusBadRequest, conversationForms{Reason: reason, Errors: map[string]string{"reason": ue.Message}})
+		return
+	}
+	if err != nil {
+		h.failed(w, r, "report", err)
+		return
+	}
+	http.Redirect(w, r, conversationURL(id)+"?done=reported", http.StatusSeeOther)
+}
+
+// conversations serves GET /chat/conversations.
+func (h *handlers) conversations(w http.ResponseWriter, r *http.Request) {
+	me := user(r).UserID
+	list, err := h.chat.Conversations(r.Context(), me, 100)
+	if err != nil {
+		h.unavailable(w, r, "conversations", err)
+		return
+	}
+	rows := make([]ConversationRow, 0, len(list))
+	for _, c := range list {
+		name, err := h.partnerName(r.Context(), c.PartnerID)
+		if err != nil {
+			h.unavailable(w, r, "partner", err)
+			return
+		}
+		rows = append(rows, ConversationRow{Conversation: c, Partner: name})
+	}
+	render(w, r, h.logger, http.StatusOK, conversationsPage(ConversationsView{Page: page(r, "My conversations"), Rows: rows}))
+}

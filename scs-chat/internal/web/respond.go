@@ -1,0 +1,165 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/scs-platform/shared-events/authn"
+	"github.com/scs-platform/shared-events/usersreplica"
+
+	"github.com/scs-platform/scs-chat/internal/chat"
+	"github.com/scs-platform/scs-chat/internal/live"
+)
+
+// handlers holds what the request handlers need.
+type handlers struct {
+	logger *slog.Logger
+	chat   *chat.Service
+	users  usersreplica.Store
+	hub    *live.Hub
+	// shutdown ends when the system stops.
+	shutdown context.Context
+}
+
+// maxFormBytes bounds a form's body: the largest form (a message) is far
+// smaller.
+const maxFormBytes = 64 << 10
+
+// user is the principal the gate let through.
+func user(r *http.Request) authn.Principal {
+	p, _ := authn.PrincipalFrom(r.Context())
+	return p
+}
+
+// page is the Page of a chat page titled title.
+func page(r *http.Request, title string) Page {
+	return Page{Title: title, Section: "chat", User: user(r).DisplayName, Done: doneMessages[r.URL.Query().Get("done")]}
+}
+
+// done messages confirm a change after its redirect (?done=...). Only these
+// fixed sentences are ever shown, whatever the query says.
+var doneMessages = map[string]string{
+	"stopped":  "You are no longer waiting.",
+	"expired":  "Your wait ended: there was no sign of you for a while, or it had lasted long. Join again to keep looking.",
+	"left":     "You left the conversation.",
+	"blocked":  "Blocked. The two of you will never be matched again.",
+	"reported": "Thank you. The report is with the moderators.",
+}
+
+// parseForm reads a POST's form, at most maxFormBytes of it. On failure it has
+// answered already and returns false.
+func (h *handlers) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	err := r.ParseForm()
+	if err == nil && !validForm(r.PostForm) {
+		h.errorPage(w, r, http.StatusBadRequest, "The form could not be read", "It held characters that are not text. Go back, check what you typed and try again.")
+		return false
+	}
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			h.errorPage(w, r, http.StatusRequestEntityTooLarge, "Too much text", "The form was larger than this site accepts. Shorten what you typed and try again.")
+			return false
+		}
+		h.errorPage(w, r, http.StatusBadRequest, "The form could not be read", "Go back, reload the page and try again.")
+		return false
+	}
+	return true
+}
+
+// validForm reports whether every key and value of v is text: UTF-8 without
+// NUL, which no field has any use for and PostgreSQL refuses to store.
+func validForm(v url.Values) bool {
+	for k, vs := range v {
+		if !isText(k) {
+			return false
+		}
+		for _, s := range vs {
+			if !isText(s) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// textOnly refuses a request whose path or query is not UTF-8 text.
+func (h *handlers) textOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isText(r.URL.Path) || !validForm(r.URL.Query()) {
+			h.errorPage(w, r, http.StatusBadRequest, "Not a valid address", "The address holds characters that are not text.")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// errorPage answers with a page that says, in plain words, what happened.
+func (h *handlers) errorPage(w http.ResponseWriter, r *http.Request, status int, title, message string) {
+	render(w, r, h.logger, status, errorView(ErrorView{Page: page(r, title), Status: status, Message: message}))
+}
+
+// unavailable answers 503 after a failure of the database: the user sees a
+// safe sentence, the log has the cause.
+func (h *handlers) unavailable(w http.ResponseWriter, r *http.Request, what string, err error) {
+	h.logger.Error(what, "path", r.URL.Path, "err", err)
+	w.Header().Set("Retry-After", "5")
+	h.errorPage(w, r, http.StatusServiceUnavailable, "Something went wrong on our side",
+		"We could not finish this just now. Please try again in a moment.")
+}
+
+// failed answers the errors of chat's actions.
+func (h *handlers) failed(w http.ResponseWriter, r *http.Request, what string, err error) {
+	switch {
+	case errors.Is(err, chat.ErrNotFound):
+		h.errorPage(w, r, http.StatusNotFound, "Not found", "There is no such conversation, or it is not yours.")
+	case errors.Is(err, chat.ErrEnded):
+		h.errorPage(w, r, http.StatusConflict, "The conversation has ended", "This conversation has ended; nothing more can be sent or changed in it.")
+	default:
+		if ue, ok := errors.AsType[*chat.UserError](err); ok {
+			status := http.StatusBadRequest
+			if ue.RetryAfter > 0 {
+				status = http.StatusTooManyRequests
+				w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(ue)))
+			}
+			h.errorPage(w, r, status, "That did not work", ue.Message)
+			return
+		}
+		h.unavailable(w, r, what, err)
+	}
+}
+
+func retrySeconds(ue *chat.UserError) int {
+	return max(1, int((ue.RetryAfter+999_999_999)/1_000_000_000))
+}
+
+// notFound is the page for an address nothing answers.
+func (h *handlers) notFound(w http.ResponseWriter, r *http.Request) {
+	h.errorPage(w, r, http.StatusNotFound, "Not found", "There is no page at this address.")
+}
+
+// lagging is the gate's "one moment" page: the replica does not know the
+// user's account or key yet, which is a matter of moments after a sign-up.
+func (h *handlers) lagging(w http.ResponseWriter, r *http.Request, retry string, attempt int) {
+	w.Header().Set("Retry-After", "1")
+	v := ErrorView{Page: page(r, "One moment"), Status: http.StatusServiceUnavailable,
+		Message: "WhisperChat is still getting to know your account. This takes a moment after signing up.", Retry: retry}
+	if retry != "" {
+		v.Page.Refresh = 1
+	} else {
+		v.Message += " Send the form again in a moment."
+	}
+	render(w, r, h.logger, http.StatusServiceUnavailable, errorView(v))
+}
+
+// gateUnavailable answers a replica that could not be asked.
+func (h *handlers) gateUnavailable(w http.ResponseWriter, r *http.Request, err error) {
+	h.unavailable(w, r, "verify the session token", err)
+}
