@@ -124,7 +124,12 @@ func (u *User) Open(url string) {
 // key as a person would.
 func (u *User) Fill(id, value string) {
 	u.t.Helper()
-	u.step("fill #"+id, chromedp.Steps(chromedp.Clear(chromedp.ID(id)), chromedp.SendKeys(chromedp.ID(id), value)))
+	// Emptied by a script rather than Clear, which fails on an empty textarea.
+	empty := chromedp.Evaluate[bool](fmt.Sprintf(`(el => { el.value = ""; return true })(document.getElementById(%q))`, id))
+	u.step("fill #"+id, chromedp.Steps(chromedp.WaitReady(chromedp.ID(id)), chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := empty(ctx, t)
+		return err
+	}), chromedp.SendKeys(chromedp.ID(id), value)))
 }
 
 // Submit clicks the element with the data-testid and waits for the page the
