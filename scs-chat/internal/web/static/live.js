@@ -84,6 +84,7 @@
       opened = true;
       failures = 0;
       backoff = 500;
+      if (!conversation) checkWaiting();
       if (conversation) {
         send({ type: "resume", conversation: conversation, after: lastSeq });
         pending.forEach(function (t, id) { send({ type: "send", conversation: conversation, client_id: id, text: t }); });
@@ -146,6 +147,16 @@
       if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
     });
   }
+
+  // The waiting page asks again when its socket opens (a match made while the
+  // page loaded was told to nobody) and now and then (a wait that ended), and
+  // follows where the server sends it.
+  function checkWaiting() {
+    fetch("/chat/waiting", { credentials: "same-origin" }).then(function (r) {
+      if (r.redirected && new URL(r.url).pathname !== "/chat/waiting") location.assign(r.url);
+    }).catch(function () {});
+  }
+  if (!conversation) setInterval(checkWaiting, 15000);
 
   // The waiting page's clock.
   const waited = root.querySelector("[data-waited]");
