@@ -12,7 +12,8 @@ import (
 // TestChatJourney: Ada and Bob sign up in browsers of their own and join the
 // waiting room 2 km apart with ranges of 5 km; Cyd, 50 km away, joins too. Ada
 // and Bob are matched, live, and chat both ways over the websocket; Bob leaves
-// and Ada's page says so at once. Cyd is matched with neither.
+// and Ada's page says so at once. Cyd is matched with neither. Bob's rename in
+// scs-users reaches Ada's open page.
 func TestChatJourney(t *testing.T) {
 	p := platform.Start(t, platform.Options{})
 	browser := browsertest.New(t)
@@ -68,12 +69,24 @@ func TestChatJourney(t *testing.T) {
 	}
 	ada.Screenshot("chat-conversation")
 
+	// Bob renames himself in scs-users; Ada's open page shows the new name,
+	// replicated to chat, without a reload.
+	conversation := bob.Location()
+	bob.Open(p.URL + "/users/account")
+	bob.Fill("f-display_name", "Robert")
+	bob.Submit("name-submit")
+	waitFor(t, "ada's page to show bob's new name", func() bool { return ada.Text("partner") == "Robert" })
+
 	// Bob leaves; Ada is told at once.
+	bob.Open(conversation)
+	if got := bob.Text("partner"); got != "Ada" {
+		t.Errorf("bob's page names ada %q", got)
+	}
 	bob.Submit("leave")
 	if got := bob.Text("done"); got != "You left the conversation." {
 		t.Errorf("bob after leaving: %q", got)
 	}
-	if got := ada.Text("ended"); !strings.Contains(got, "Bob left this conversation") {
+	if got := ada.Text("ended"); !strings.Contains(got, "left this conversation") {
 		t.Errorf("ada's page says %q", got)
 	}
 	if n := ada.Count("compose"); n != 1 || !strings.Contains(ada.Location(), "/chat/conversations/") {

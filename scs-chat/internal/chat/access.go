@@ -135,3 +135,17 @@ func (s *Service) trimAccessChanges(ctx context.Context, tx *sql.Tx) error {
 	_, err := tx.ExecContext(ctx, `DELETE FROM access_changes WHERE at_us < $1`, micros(s.now().Add(-keepAccessChanges)))
 	return err
 }
+
+// ActivePartner returns userID's active conversation and partner, or "" and
+// "" when the user is in none.
+func (s *Service) ActivePartner(ctx context.Context, userID string) (conversationID, partnerID string, err error) {
+	err = s.DB.QueryRowContext(ctx, `SELECT c.id, CASE WHEN c.user_a = $1 THEN c.user_b ELSE c.user_a END
+		FROM active_members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = $1`, userID).Scan(&conversationID, &partnerID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("chat: partner of %s: %w", userID, err)
+	}
+	return conversationID, partnerID, nil
+}

@@ -334,6 +334,16 @@ func Ended(conversation, by string) []byte {
 	}{"ended", conversation, by})
 }
 
+// Renamed is the frame that tells a member that the partner in conversation
+// is now called name.
+func Renamed(conversation, name string) []byte {
+	return encode(struct {
+		Type         string `json:"type"`
+		Conversation string `json:"conversation"`
+		Name         string `json:"name"`
+	}{"renamed", conversation, name})
+}
+
 func ackFrame(clientID string, seq int64) []byte {
 	return encode(struct {
 		Type     string `json:"type"`

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/scs-platform/shared-events/usersreplica"
+
 	"github.com/scs-platform/scs-chat/internal/chat"
 	"github.com/scs-platform/scs-chat/internal/live"
 )
@@ -56,6 +58,24 @@ func WatchAccess(ctx context.Context, svc *chat.Service, hub *live.Hub, logger *
 			if c.PartnerID != "" {
 				_ = hub.DeliverLocal(c.PartnerID, live.Ended(c.ConversationID, "partner"))
 			}
+			tellPartner(ctx, svc, hub, c.UserID, logger)
 		}
 	}
+}
+
+// tellPartner sends the partner of userID's active conversation, if they are
+// connected here, the name userID has now: a rename shows at once.
+func tellPartner(ctx context.Context, svc *chat.Service, hub *live.Hub, userID string, logger *slog.Logger) {
+	conversation, partner, err := svc.ActivePartner(ctx, userID)
+	if err != nil || partner == "" || hub.Connections(partner) == 0 {
+		if err != nil {
+			logger.Warn("partner of a changed user", "user", userID, "err", err)
+		}
+		return
+	}
+	u, err := usersreplica.Store{DB: svc.DB}.User(ctx, userID)
+	if err != nil || u.DisplayName == "" {
+		return
+	}
+	_ = hub.DeliverLocal(partner, live.Renamed(conversation, u.DisplayName))
 }

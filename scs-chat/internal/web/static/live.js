@@ -110,6 +110,11 @@
         case "ended":
           if (f.conversation === conversation) end();
           break;
+        case "renamed":
+          if (f.conversation === conversation) {
+            document.querySelectorAll("[data-testid=partner]").forEach(function (el) { el.textContent = f.name; });
+          }
+          break;
       }
     });
     socket.addEventListener("close", function (ev) {
