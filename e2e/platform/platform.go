@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scs-platform/shared-events/programtest"
 	"github.com/scs-platform/shared-events/servicetest"
 
 	"github.com/scs-platform/e2e/frontdoor"
@@ -53,7 +54,7 @@ type Platform struct {
 type process struct {
 	name string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *programtest.Log
 	done chan struct{}
 }
 
@@ -81,7 +82,7 @@ func Start(t *testing.T, o Options) *Platform {
 	backends := map[string][]*url.URL{}
 	for _, name := range []string{"users", "chat", "cards"} {
 		for i := range counts[name] {
-			addr := freeAddr(t)
+			addr := programtest.FreeAddr(t)
 			env := map[string]string{
 				"HTTP_ADDR":    addr,
 				"PUBLIC_URL":   p.URL,
@@ -162,7 +163,7 @@ func startProcess(t *testing.T, name, binary string, env map[string]string) *pro
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	out := &syncBuffer{}
+	out := &programtest.Log{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -265,31 +266,4 @@ func VHost(t *testing.T) string {
 	}
 	u.Path = "/" + name
 	return u.String()
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -33,9 +33,9 @@ type Process struct {
 // stopped when the test ends.
 func Start(t *testing.T, run RunFunc, name string, env map[string]string) *Process {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := FreeAddr(t)
 	env["HTTP_ADDR"] = addr
-	logs := &syncBuffer{}
+	logs := &Log{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("program log:\n%s", logs.String())
@@ -113,7 +113,9 @@ func Grep(s, substr string) string {
 	return strings.Join(out, "\n")
 }
 
-func freeAddr(t *testing.T) string {
+// FreeAddr is a free TCP address on the loopback interface, for a program to
+// listen on.
+func FreeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -123,18 +125,19 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-type syncBuffer struct {
+// Log collects a program's output from several goroutines.
+type Log struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *Log) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *Log) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
