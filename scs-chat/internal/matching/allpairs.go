@@ -1,9 +1,9 @@
 package matching
 
 // AllPairs is the baseline matcher: a slice of waiters scanned in full on
-// every join, as in the book's WhisperChat. It is O(n) per decision and is kept
-// as the oracle for Index and as the benchmark's reference. Its zero value is an
-// empty room.
+// every join, computing Distance to each, as in the book's WhisperChat. It is
+// O(n) per decision and is kept as the oracle for Index and as the benchmark's
+// reference. Its zero value is an empty room.
 type AllPairs struct {
 	entries []Entry
 	pos     map[string]int // UserID → index in entries
@@ -51,7 +51,7 @@ func (a *AllPairs) Best(e Entry, eligible func(userID string) bool) (Entry, floa
 	}
 	p := newPicker(e, cosLat(e.At), eligible)
 	for _, other := range a.entries {
-		p.offer(other, cosLat(other.At))
+		p.offerAt(other, Distance(e.At, other.At))
 	}
 	return p.result()
 }

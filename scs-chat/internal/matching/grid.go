@@ -6,12 +6,14 @@ import "math"
 // columns as keep its cells roughly square, so a cell is about 28 × 28 km
 // everywhere (the polar bands have 3 wedge-shaped cells).
 //
-// Why 0.25° (27.8 km): a 500 km search spans about 37 bands, and thanks to the
-// per-band occupancy bitmaps empty cells cost nothing to cross, so the grid can
-// be fine enough that a dense city spreads over many cells (a small-range join
-// there scans few entries) while a large range only pays per band and per
-// non-empty cell. 0.5° halves the band count but doubles the entries a city
-// joiner scans; 0.1° makes every large-range search cross 2.5× as many bands.
+// Why 0.25° (27.8 km): the cost of a decision is the entries scanned in the
+// cells near the joiner plus the probes (bounds, bitmap steps) to reach them.
+// Smaller cells scan fewer entries in a dense city but need more probes; larger
+// ones the reverse. With BenchmarkJoin's room, 0.125°–0.5° were within noise
+// of each other at 10k waiting users; 0.125° was fastest at 100k (city cells
+// crowd), 0.5° at 1k and in p99 (fewer bands); 0.25° sits in between.
+// A 500 km search spans ~37 bands; the bitmaps make empty ones, and empty
+// cells, cost a few word scans.
 const (
 	bandDeg  = 0.25
 	numBands = int(180 / bandDeg)

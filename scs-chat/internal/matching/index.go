@@ -5,9 +5,9 @@ package matching
 // near the joiner instead of at everyone. It is not safe for concurrent use.
 type Index struct {
 	bands      []band
-	bandsInUse bitset            // the bands with entries
-	cells      map[cellKey]*cell // non-empty cells only
-	where      map[string]slot   // UserID → its place
+	bandsInUse bitset           // the bands with entries
+	cells      map[cellKey]cell // non-empty cells only; by value, one cache miss fewer per scan
+	where      map[string]slot  // UserID → its place
 
 	heap []probe // Best's scratch space, kept to avoid allocating per call
 	last stats   // of the latest Best, for tests
@@ -41,7 +41,7 @@ func NewIndex() *Index {
 	return &Index{
 		bands:      newBands(),
 		bandsInUse: newBitset(numBands),
-		cells:      make(map[cellKey]*cell),
+		cells:      make(map[cellKey]cell),
 		where:      make(map[string]slot),
 	}
 }
@@ -68,10 +68,8 @@ func (ix *Index) Add(e Entry) {
 	bd := &ix.bands[b]
 	col := bd.colOf(e.At.Lon)
 	key := keyOf(b, col)
-	c := ix.cells[key]
-	if c == nil {
-		c = &cell{}
-		ix.cells[key] = c
+	c, ok := ix.cells[key]
+	if !ok {
 		bd.occupied.set(col)
 		if bd.nonEmpty++; bd.nonEmpty == 1 {
 			ix.bandsInUse.set(b)
@@ -81,6 +79,7 @@ func (ix *Index) Add(e Entry) {
 	c.entries = append(c.entries, e)
 	c.keys = append(c.keys, scanKey{unit: unitOf(e.At), rangeSq: chordSqWithin(e.RangeKm)})
 	c.cosLats = append(c.cosLats, cosLat(e.At))
+	ix.cells[key] = c
 }
 
 // Remove removes userID's entry and reports whether there was one.
@@ -100,6 +99,7 @@ func (ix *Index) Remove(userID string) bool {
 	}
 	c.entries[last] = Entry{} // drop the UserID string for the GC
 	c.entries, c.keys, c.cosLats = c.entries[:last], c.keys[:last], c.cosLats[:last]
+	ix.cells[s.key] = c
 	if last == 0 {
 		delete(ix.cells, s.key)
 		b := int(s.key >> 32)

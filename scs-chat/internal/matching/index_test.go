@@ -2,6 +2,7 @@ package matching
 
 import (
 	"fmt"
+	"math/bits"
 	"testing"
 )
 
@@ -15,6 +16,46 @@ type decision struct {
 func decide(m matcher, e Entry, eligible func(string) bool) decision {
 	p, km, ok := m.Best(e, eligible)
 	return decision{ok: ok, partner: p.UserID, km: km}
+}
+
+// checkInvariants checks the index's bookkeeping against its cells: that
+// every user's slot holds it, that there are no empty cells, and that the
+// occupancy bitmaps and counts say exactly which cells and bands hold entries.
+// A stale bit would not change a decision, only cost probes, so the oracle
+// alone would not notice.
+func checkInvariants(t *testing.T, ix *Index) {
+	t.Helper()
+	n := 0
+	perBand := make(map[int]int)
+	for key, c := range ix.cells {
+		b, col := int(key>>32), int(uint32(key))
+		if len(c.entries) == 0 || len(c.keys) != len(c.entries) || len(c.cosLats) != len(c.entries) {
+			t.Fatalf("cell (%d,%d) holds %d entries, %d keys, %d cosines", b, col, len(c.entries), len(c.keys), len(c.cosLats))
+		}
+		if !ix.bands[b].occupied.has(col) {
+			t.Fatalf("cell (%d,%d) holds entries but its bit is clear", b, col)
+		}
+		for i, e := range c.entries {
+			if s, ok := ix.where[e.UserID]; !ok || s != (slot{key: key, i: i}) {
+				t.Fatalf("user %s is at (%d,%d)[%d], its slot says %+v", e.UserID, b, col, i, s)
+			}
+		}
+		n += len(c.entries)
+		perBand[b]++
+	}
+	if n != len(ix.where) {
+		t.Fatalf("cells hold %d entries, where knows %d users", n, len(ix.where))
+	}
+	for b := range ix.bands {
+		bd := &ix.bands[b]
+		set := 0
+		for _, w := range bd.occupied {
+			set += bits.OnesCount64(w)
+		}
+		if set != perBand[b] || bd.nonEmpty != perBand[b] || ix.bandsInUse.has(b) != (perBand[b] > 0) {
+			t.Fatalf("band %d: %d bits set, nonEmpty %d, in use %v, but %d cells", b, set, bd.nonEmpty, ix.bandsInUse.has(b), perBand[b])
+		}
+	}
 }
 
 // TestIndexMatchesOracle mixes adds (new users and replacements), removes and
@@ -53,7 +94,11 @@ func TestIndexMatchesOracle(t *testing.T) {
 				if ix.Len() != ap.Len() {
 					t.Fatalf("seed %d op %d: Len = %d, oracle %d", seed, op, ix.Len(), ap.Len())
 				}
+				if op%1000 == 0 {
+					checkInvariants(t, ix)
+				}
 			}
+			checkInvariants(t, ix)
 			// A test where nothing ever matches would prove little.
 			if matched < 200 {
 				t.Errorf("seed %d: only %d joins matched", seed, matched)
@@ -185,11 +230,7 @@ func TestIndexGet(t *testing.T) {
 	if len(ix.cells) != 0 {
 		t.Errorf("%d cells left in an empty index, want 0", len(ix.cells))
 	}
-	for i := range ix.bands {
-		if ix.bands[i].nonEmpty != 0 {
-			t.Fatalf("band %d still counts %d non-empty cells", i, ix.bands[i].nonEmpty)
-		}
-	}
+	checkInvariants(t, ix)
 }
 
 func TestBestRule(t *testing.T) {
@@ -321,5 +362,22 @@ func TestBestOverEmptySpace(t *testing.T) {
 		if ix.last.probes > tt.maxProbes || ix.last.cellsScanned > tt.maxCells {
 			t.Errorf("joiner at %v: %d probes and %d cells scanned, want ≤ %d and ≤ %d", tt.at, ix.last.probes, ix.last.cellsScanned, tt.maxProbes, tt.maxCells)
 		}
+	}
+}
+
+// TestBestPrunesByLimit checks that once a partner is found the limit shrinks
+// to it, so that farther candidates are dropped by the chord prefilter without
+// their haversine being computed.
+func TestBestPrunesByLimit(t *testing.T) {
+	ix := NewIndex()
+	here := Point{48.8566, 2.3522}
+	for i := range 100 { // nearest first: every later one is farther
+		ix.Add(Entry{UserID: userID(i), At: offsetKm(here, 0.05*float64(i+1), 0), RangeKm: 50})
+	}
+	if p, _, ok := ix.Best(Entry{UserID: "j", At: here, RangeKm: 50}, nil); !ok || p.UserID != userID(0) {
+		t.Fatalf("Best = %+v, %v, want %s", p, ok, userID(0))
+	}
+	if ix.last.offers != 1 {
+		t.Errorf("%d candidates got the exact distance computed, want 1", ix.last.offers)
 	}
 }

@@ -99,15 +99,16 @@ func newPicker(joiner Entry, joinerCos float64, eligible func(userID string) boo
 }
 
 // offer considers other, whose cosLat is otherCos, as the joiner's partner and
-// reports whether it is the best so far. The order in which candidates are
-// offered does not matter: (distance, Since, UserID) is a total order over
-// distinct users.
+// reports whether it is the best so far.
 func (p *picker) offer(other Entry, otherCos float64) bool {
-	if other.UserID == p.joiner.UserID {
-		return false
-	}
-	d := distanceKm(p.joiner.At, other.At, p.joinerCos, otherCos)
-	if d > p.joiner.RangeKm || d > other.RangeKm {
+	return p.offerAt(other, distanceKm(p.joiner.At, other.At, p.joinerCos, otherCos))
+}
+
+// offerAt is offer for other at distance d (by Distance) from the joiner. The
+// order in which candidates are offered does not matter: (distance, Since,
+// UserID) is a total order over distinct users.
+func (p *picker) offerAt(other Entry, d float64) bool {
+	if other.UserID == p.joiner.UserID || d > p.joiner.RangeKm || d > other.RangeKm {
 		return false
 	}
 	if p.found && !precedes(d, other, p.bestKm, p.best) {
