@@ -5,10 +5,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strconv"
-	"strings"
-	"unicode/utf8"
+
+	"github.com/scs-platform/shared-events/pages"
 
 	"github.com/scs-platform/shared-events/authn"
 
@@ -36,53 +35,22 @@ const maxFormBytes = 64 << 10
 // parseForm reads a POST's form, at most maxFormBytes of it. On failure it has
 // answered already and returns false.
 func (h *handlers) parseForm(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	err := r.ParseForm()
-	if err == nil && !validForm(r.PostForm) {
+	switch err := pages.ParseForm(w, r, maxFormBytes); {
+	case err == nil:
+		return true
+	case errors.Is(err, pages.ErrNotText):
 		h.errorPage(w, r, http.StatusBadRequest, "The form could not be read", "It held characters that are not text. Go back, check what you typed and try again.")
-		return false
-	}
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			h.errorPage(w, r, http.StatusRequestEntityTooLarge, "Too much text", "The form was larger than this site accepts. Shorten what you typed and try again.")
-			return false
-		}
+	case errors.Is(err, pages.ErrTooLarge):
+		h.errorPage(w, r, http.StatusRequestEntityTooLarge, "Too much text", "The form was larger than this site accepts. Shorten what you typed and try again.")
+	default:
 		h.errorPage(w, r, http.StatusBadRequest, "The form could not be read", "Go back, reload the page and try again.")
-		return false
 	}
-	return true
+	return false
 }
 
-// validForm reports whether every key and value of v is text: UTF-8 without
-// NUL, which no field has any use for and PostgreSQL refuses to store.
-func validForm(v url.Values) bool {
-	for k, vs := range v {
-		if !isText(k) {
-			return false
-		}
-		for _, s := range vs {
-			if !isText(s) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func isText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
-
-// textOnly refuses a request whose path or query is not UTF-8 text: nothing
-// the pages link to is, and PostgreSQL refuses to compare such bytes with its
-// text, which would turn a typo into a 503.
-func (h *handlers) textOnly(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !isText(r.URL.Path) || !validForm(r.URL.Query()) {
-			h.errorPage(w, r, http.StatusBadRequest, "Not a valid address", "The address holds characters that are not text.")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+// notText answers a request whose address is not text.
+func (h *handlers) notText(w http.ResponseWriter, r *http.Request) {
+	h.errorPage(w, r, http.StatusBadRequest, "Not a valid address", "The address holds characters that are not text.")
 }
 
 // errorPage answers with a page that says, in plain words, what happened.

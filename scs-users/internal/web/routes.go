@@ -14,6 +14,7 @@ import (
 
 	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/health"
+	"github.com/scs-platform/shared-events/pages"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
 	"github.com/scs-platform/scs-users/internal/moderation"
@@ -94,9 +95,9 @@ func Routes(d Deps) http.Handler {
 	// Pages, under /users/ even when reached directly, so the front door never
 	// rewrites paths.
 	r.Get("/users", redirect("/users/"))
-	r.Handle("/users/static/*", http.StripPrefix("/users/static/", staticFiles(assets)))
+	r.Handle("/users/static/*", http.StripPrefix("/users/static/", pages.StaticFiles(assets)))
 	r.Group(func(r chi.Router) {
-		r.Use(securityHeaders, h.textOnly, crossOrigin.Handler, h.withSession)
+		r.Use(pages.SecurityHeaders, pages.TextOnly(h.notText), crossOrigin.Handler, h.withSession)
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			h.errorPage(w, r, http.StatusNotFound, "Not found", "There is no page at this address.")
 		})
