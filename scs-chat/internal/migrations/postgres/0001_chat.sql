@@ -12,6 +12,7 @@ CREATE TABLE waiting (
     seen_at_us    BIGINT NOT NULL
 );
 CREATE INDEX waiting_seen ON waiting (seen_at_us);
+CREATE INDEX waiting_joined ON waiting (joined_at_us);
 
 -- Every change to the waiting room, so that each instance's in-memory index
 -- catches up under the matchmaking lock by reading only what changed. It names
