@@ -162,7 +162,11 @@ func TestRunWithoutBroker(t *testing.T) {
 
 func TestConfigErrorsNameTheVariable(t *testing.T) {
 	programtest.RefusesBadSettings(t, run, "scs-chat", append(programtest.CommonBadSettings("chat"),
-		programtest.BadSetting{Name: "users feed url", Variable: "USERS_FEED_URL", Value: "users:8081/feed"}))
+		programtest.BadSetting{Name: "users feed url", Variable: "USERS_FEED_URL", Value: "users:8081/feed"},
+		programtest.BadSetting{Name: "grace too short", Variable: "WAITING_GRACE", Value: "5s"},
+		programtest.BadSetting{Name: "grace not a duration", Variable: "WAITING_GRACE", Value: "soon"},
+		programtest.BadSetting{Name: "max wait too long", Variable: "WAITING_MAX", Value: "48h"},
+		programtest.BadSetting{Name: "message rate", Variable: "LIMIT_MESSAGES_PER_USER", Value: "20 per second"}))
 }
 
 func TestUnknownCommand(t *testing.T) {
