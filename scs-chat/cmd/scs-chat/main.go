@@ -102,11 +102,13 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 		Grace:    cfg.WaitingGrace,
 		MaxWait:  cfg.WaitingMax,
 	}
+	liveIn := &broker.Runner{URL: cfg.AMQPURL, Name: system + "-live-in", Logger: logger}
+	liveOut := &broker.Runner{URL: cfg.AMQPURL, Name: system + "-live-out", Logger: logger}
 	hub, err := live.NewHub(live.Config{
 		Backend:        web.Backend{Chat: svc},
 		Logger:         logger,
-		Subscriber:     &broker.Runner{URL: cfg.AMQPURL, Name: system + "-live-in", Logger: logger},
-		Publisher:      &broker.Runner{URL: cfg.AMQPURL, Name: system + "-live-out", Logger: logger},
+		Subscriber:     liveIn,
+		Publisher:      liveOut,
 		OriginPatterns: []string{cfg.PublicURL.Host},
 	})
 	if err != nil {
@@ -133,7 +135,7 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 	srv := &http.Server{
 		Handler: web.Routes(web.Deps{
 			Logger:    logger,
-			Ready:     health.Ready(health.Database(db), health.Relay(relay), health.Broker(users.Broker), health.Outbox(events, health.MaxOutboxAge)),
+			Ready:     health.Ready(health.Database(db), health.Relay(relay), health.Broker(users.Broker, liveIn, liveOut), health.Outbox(events, health.MaxOutboxAge)),
 			Metrics:   health.Metrics(registry),
 			Durations: durations,
 			Chat:      svc,
