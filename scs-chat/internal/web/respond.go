@@ -147,12 +147,21 @@ func (h *handlers) notFound(w http.ResponseWriter, r *http.Request) {
 
 // lagging is the gate's "one moment" page: the replica does not know the
 // user's account or key yet, which is a matter of moments after a sign-up.
+//
+// The page refreshes to retry, not to itself: retry counts the attempts, and
+// the gate sends the browser to log in after a few, for a user or key that
+// never arrives. Retry is the path asked for, which need not be one of ours
+// (a browser reads "//evil.example/" as another site), so the page only ever
+// leads under /chat/.
 func (h *handlers) lagging(w http.ResponseWriter, r *http.Request, retry string, attempt int) {
 	w.Header().Set("Retry-After", "1")
+	if retry != "" && !strings.HasPrefix(retry, "/chat/") {
+		retry = "/chat/"
+	}
 	v := ErrorView{Page: page(r, "One moment"), Status: http.StatusServiceUnavailable,
 		Message: "WhisperChat is still getting to know your account. This takes a moment after signing up.", Retry: retry}
 	if retry != "" {
-		v.Page.Refresh = 1
+		v.Page.Refresh, v.Page.RefreshTo = 1, retry
 	} else {
 		v.Message += " Send the form again in a moment."
 	}

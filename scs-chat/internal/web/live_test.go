@@ -1,0 +1,226 @@
+package web_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/servicetest"
+
+	"github.com/scs-platform/scs-chat/internal/chat"
+	"github.com/scs-platform/scs-chat/internal/live"
+	"github.com/scs-platform/scs-chat/internal/web"
+)
+
+func TestLiveMessages(t *testing.T) {
+	s := newSite(t)
+	ada, bob, id := s.pair(t)
+	adaWS := ada.live("/chat/live?conversation=" + id)
+
+	// A message sent with the form arrives on the partner's open page.
+	if r := bob.send(id, "hello from the form"); r.status != http.StatusSeeOther {
+		t.Fatalf("Bob's form: %d", r.status)
+	}
+	f := adaWS.expect("message")
+	if f.str("text") != "hello from the form" || f.str("from") != bob.id || f.str("conversation") != id || f.num("seq") != 1 {
+		t.Errorf("Ada got %v", f)
+	}
+
+	// A message sent over the websocket is acked and arrives on the partner's.
+	bobWS := bob.live("/chat/live?conversation=" + id)
+	send := map[string]string{"type": "send", "conversation": id, "client_id": "k1", "text": "hi <b>Bob</b>"}
+	adaWS.write(send)
+	if f := adaWS.expect("ack"); f.str("client_id") != "k1" || f.num("seq") != 2 {
+		t.Errorf("ack %v, want k1 at seq 2", f)
+	}
+	f = bobWS.expect("message")
+	if f.str("text") != "hi <b>Bob</b>" || f.str("from") != ada.id || f.num("seq") != 2 || f.str("client_id") != "k1" {
+		t.Errorf("Bob got %v", f)
+	}
+	// Sent again (a reconnecting page does), it is stored once.
+	adaWS.write(send)
+	if f := adaWS.expect("ack"); f.num("seq") != 2 {
+		t.Errorf("the resend's ack %v, want seq 2", f)
+	}
+	if n := len(s.messages(ada.id, id)); n != 2 {
+		t.Errorf("%d messages stored, want 2", n)
+	}
+	// The page shows it after a reload, escaped.
+	if r := bob.get("/chat/conversations/" + id); len(findAll(t, r.body, "message")) != 2 || strings.Contains(r.body, "<b>Bob</b>") {
+		t.Errorf("Bob's page after the live message:\n%s", r.body)
+	}
+
+	// A frame the chat refuses gets an error, and nothing is stored.
+	adaWS.write(map[string]string{"type": "send", "conversation": id, "client_id": "k2", "text": strings.Repeat("x", 2001)})
+	if f := adaWS.expect("error"); f.str("client_id") != "k2" {
+		t.Errorf("error %v, want one about k2", f)
+	}
+	if n := len(s.messages(ada.id, id)); n != 2 {
+		t.Errorf("%d messages stored, want 2", n)
+	}
+}
+
+func TestLiveEnded(t *testing.T) {
+	s := newSite(t)
+	ada, bob, id := s.pair(t)
+	adaWS := ada.live("/chat/live?conversation=" + id)
+	if r := bob.post("/chat/conversations/" + id + "/leave"); r.status != http.StatusSeeOther {
+		t.Fatalf("Bob's leave: %d", r.status)
+	}
+	if f := adaWS.expect("ended"); f.str("conversation") != id || f.str("by") != "partner" {
+		t.Errorf("ended %v", f)
+	}
+}
+
+func TestLiveNeedsASession(t *testing.T) {
+	s := newSite(t)
+	_, _, id := s.pair(t)
+	banned := s.user(t, "Mallory")
+	if _, err := s.db.ExecContext(context.Background(), `UPDATE users_replica SET status = 'banned' WHERE user_id = $1`, banned.id); err != nil {
+		t.Fatal(err)
+	}
+	expired := s.user(t, "Eve")
+	expired.token = s.token(expired.id, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	for name, b := range map[string]*browser{"no cookie": s.visitor(t), "banned": banned, "expired": expired} {
+		t.Run(name, func(t *testing.T) {
+			for _, path := range []string{"/chat/live", "/chat/live?conversation=" + id} {
+				ws, resp := b.dialLive(path)
+				if ws != nil || resp.StatusCode != http.StatusUnauthorized {
+					t.Errorf("websocket to %s: %s, want 401", path, resp.Status)
+				}
+			}
+		})
+	}
+}
+
+// TestLiveRefusesOtherOrigins: the browser sends the session cookie with any
+// site's websocket, so another origin must not get one (cross-site websocket
+// hijacking).
+func TestLiveRefusesOtherOrigins(t *testing.T) {
+	s := newSite(t)
+	ada, _, id := s.pair(t)
+	ws, resp := ada.dialLive("/chat/live?conversation="+id, "Origin", "https://evil.example")
+	if ws != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a websocket from another origin: %s, want 403", resp.Status)
+	}
+	if n := s.hub.Connections(ada.id); n != 0 {
+		t.Errorf("%d connections", n)
+	}
+}
+
+func TestLiveWaitingHearsOfItsMatch(t *testing.T) {
+	s := newSite(t)
+	ada, bob := s.user(t, "Ada"), s.user(t, "Bob")
+	ada.join(adaLat, adaLon, "5")
+	ws := ada.live("/chat/live")
+
+	r := bob.join(bobLat, bobLon, "5")
+	if !strings.HasPrefix(r.location, "/chat/conversations/") {
+		t.Fatalf("Bob's join: %d to %q", r.status, r.location)
+	}
+	if f := ws.expect("matched"); f.str("url") != r.location {
+		t.Errorf("matched %v, want the url %s", f, r.location)
+	}
+}
+
+// TestWatchAccess: a users event that bans a user closes their websockets with
+// 4001, and the partner's page hears that the conversation ended.
+func TestWatchAccess(t *testing.T) {
+	s := newSite(t)
+	ada, bob, id := s.pair(t)
+	carol := s.user(t, "Carol")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- web.WatchAccess(ctx, s.chat, s.hub, slog.New(slog.DiscardHandler)) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("WatchAccess: %v", err)
+		}
+	})
+
+	// The watcher starts after the changes there are; until it has read where
+	// to start, a change may go unseen. Renaming Carol until her websocket
+	// closes shows that it watches.
+	carolWS := carol.live("/chat/live")
+	renamed := time.Time{}
+	servicetest.Eventually(t, 5*time.Second, "the watcher to close Carol's websocket", func() bool {
+		if s.hub.Connections(carol.id) == 0 {
+			return true
+		}
+		if time.Since(renamed) > 200*time.Millisecond {
+			s.updateUser(carol.id, "Caroline", contracts.StatusActive, contracts.UserChangeDisplayName)
+			renamed = time.Now()
+		}
+		return false
+	})
+	if code, _ := carolWS.closed(); code != live.StatusSessionEnded {
+		t.Errorf("Carol's websocket closed with %d, want %d", code, live.StatusSessionEnded)
+	}
+
+	adaWS := ada.live("/chat/live?conversation=" + id)
+	bobWS := bob.live("/chat/live?conversation=" + id)
+
+	// A rename reloads the renamed user's pages and shows on the partner's.
+	s.updateUser(bob.id, "Robert", contracts.StatusActive, contracts.UserChangeDisplayName)
+	if code, _ := bobWS.closed(); code != live.StatusSessionEnded {
+		t.Errorf("Bob's websocket closed with %d after his rename, want %d", code, live.StatusSessionEnded)
+	}
+	if f := adaWS.expect("renamed"); f.str("conversation") != id || f.str("name") != "Robert" {
+		t.Errorf("Ada got %v, want Robert's new name", f)
+	}
+	bobWS = bob.live("/chat/live?conversation=" + id)
+
+	s.updateUser(ada.id, "Ada", contracts.StatusBanned, contracts.UserChangeStatus)
+
+	code, reason := adaWS.closed()
+	if code != live.StatusSessionEnded || reason == "" {
+		t.Errorf("Ada's websocket closed with %d %q, want %d with a reason", code, reason, live.StatusSessionEnded)
+	}
+	if f := bobWS.expect("ended"); f.str("conversation") != id {
+		t.Errorf("Bob got %v", f)
+	}
+	if s.conversation(bob.id, id).Active() {
+		t.Error("the ban did not end the conversation")
+	}
+	// The page reloads; the gate sends Ada to log in.
+	if r := ada.get("/chat/conversations/" + id); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/users/login?") {
+		t.Errorf("Ada's reload: %d to %q, want the login", r.status, r.location)
+	}
+	if ws, resp := ada.dialLive("/chat/live?conversation=" + id); ws != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("Ada's new websocket: %s, want 401", resp.Status)
+	}
+}
+
+// TestLiveWaitingSocketIsASignOfLife: while the waiting page's websocket is
+// open, the user counts as there, and the sweep leaves them waiting.
+func TestLiveWaitingSocketIsASignOfLife(t *testing.T) {
+	var clock atomic.Int64
+	start := time.Now().Truncate(time.Microsecond)
+	clock.Store(start.UnixMicro())
+	s := newSite(t, func(svc *chat.Service) {
+		svc.Now = func() time.Time { return time.UnixMicro(clock.Load()) }
+	})
+	ada, carol := s.user(t, "Ada"), s.user(t, "Carol")
+	ada.join(adaLat, adaLon, "5")
+	carol.join("-33.86", "151.21", "5")
+
+	later := start.Add(s.chat.Grace + time.Minute)
+	clock.Store(later.UnixMicro())
+	ada.live("/chat/live")
+	servicetest.Eventually(t, 5*time.Second, "the websocket's heartbeat", func() bool {
+		return s.count(`SELECT count(*) FROM waiting WHERE user_id = $1 AND seen_at_us = $2`, ada.id, later.UnixMicro()) == 1
+	})
+	if n, err := s.chat.Sweep(context.Background()); err != nil || n != 1 {
+		t.Fatalf("Sweep ended %d (%v), want Carol's wait only", n, err)
+	}
+	if !s.status(ada.id).Waiting || s.status(carol.id).Waiting {
+		t.Errorf("after the sweep Ada waits: %v, Carol waits: %v; want Ada only", s.status(ada.id).Waiting, s.status(carol.id).Waiting)
+	}
+}
