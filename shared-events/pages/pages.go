@@ -35,10 +35,14 @@ func SecurityHeaders(next http.Handler) http.Handler {
 }
 
 // StaticFiles serves the embedded assets, which change only with a release:
-// browsers may keep them for an hour.
+// browsers may keep them for an hour. It lists no directory.
 func StaticFiles(assets fs.FS) http.Handler {
 	files := http.FileServerFS(assets)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		files.ServeHTTP(w, r)

@@ -65,4 +65,13 @@ func TestHeaders(t *testing.T) {
 	if w.Code != 200 || w.Header().Get("Cache-Control") != "public, max-age=3600" || w.Header().Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("an asset = %d with %v", w.Code, w.Header())
 	}
+	for _, dir := range []string{"/", ""} {
+		w = httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.URL.Path = dir
+		pages.StaticFiles(fstest.MapFS{"site.css": {Data: []byte("body{}")}}).ServeHTTP(w, r)
+		if w.Code != http.StatusNotFound {
+			t.Errorf("the directory %q = %d, want 404 (no listing)", dir, w.Code)
+		}
+	}
 }

@@ -130,6 +130,11 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
+	// Where the access watcher starts: before any websocket is served.
+	accessSeen, err := svc.LastAccessChange(ctx)
+	if err != nil {
+		return fmt.Errorf("read the access changes: %w", err)
+	}
 	shutdown, cancelShutdown := context.WithCancel(context.Background())
 	defer cancelShutdown()
 	srv := &http.Server{
@@ -165,7 +170,7 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 			{Name: "the users consumer", Run: users.Run},
 			{Name: "the live hub", Run: hub.Run},
 			{Name: "the waiting room sweeper", Run: svc.RunSweeper},
-			{Name: "the access watcher", Run: func(ctx context.Context) error { return web.WatchAccess(ctx, svc, hub, logger) }},
+			{Name: "the access watcher", Run: func(ctx context.Context) error { return web.WatchAccess(ctx, svc, hub, logger, accessSeen) }},
 		},
 		ShutdownTimeout: shutdownTimeout,
 		Logger:          logger,

@@ -24,17 +24,10 @@ const accessPoll = 500 * time.Millisecond
 //
 // The users consumer writes the changes (chat.Service.UsersHandlers); each
 // instance reads them all, since any instance may hold the user's websockets.
-func WatchAccess(ctx context.Context, svc *chat.Service, hub *live.Hub, logger *slog.Logger) error {
-	after, err := svc.LastAccessChange(ctx)
-	for err != nil {
-		logger.Warn("read access changes", "err", err)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(time.Second):
-		}
-		after, err = svc.LastAccessChange(ctx)
-	}
+// It starts after the change after, which the caller reads (LastAccessChange)
+// before it serves any websocket, so that no change to a connected user is
+// missed.
+func WatchAccess(ctx context.Context, svc *chat.Service, hub *live.Hub, logger *slog.Logger, after int64) error {
 	t := time.NewTicker(accessPoll)
 	defer t.Stop()
 	for {

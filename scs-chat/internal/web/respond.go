@@ -5,10 +5,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/scs-platform/shared-events/pages"
 
 	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/usersreplica"
@@ -55,50 +55,27 @@ var doneMessages = map[string]string{
 // parseForm reads a POST's form, at most maxFormBytes of it. On failure it has
 // answered already and returns false.
 func (h *handlers) parseForm(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	err := r.ParseForm()
-	if err == nil && !validForm(r.PostForm) {
+	switch err := pages.ParseForm(w, r, maxFormBytes); {
+	case err == nil:
+		return true
+	case errors.Is(err, pages.ErrNotText):
 		h.errorPage(w, r, http.StatusBadRequest, "The form could not be read", "It held characters that are not text. Go back, check what you typed and try again.")
-		return false
-	}
-	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			h.errorPage(w, r, http.StatusRequestEntityTooLarge, "Too much text", "The form was larger than this site accepts. Shorten what you typed and try again.")
-			return false
-		}
+	case errors.Is(err, pages.ErrTooLarge):
+		h.errorPage(w, r, http.StatusRequestEntityTooLarge, "Too much text", "The form was larger than this site accepts. Shorten what you typed and try again.")
+	default:
 		h.errorPage(w, r, http.StatusBadRequest, "The form could not be read", "Go back, reload the page and try again.")
-		return false
 	}
-	return true
+	return false
 }
 
-// validForm reports whether every key and value of v is text: UTF-8 without
-// NUL, which no field has any use for and PostgreSQL refuses to store.
-func validForm(v url.Values) bool {
-	for k, vs := range v {
-		if !isText(k) {
-			return false
-		}
-		for _, s := range vs {
-			if !isText(s) {
-				return false
-			}
-		}
-	}
-	return true
+// notText answers a request whose address is not text.
+func (h *handlers) notText(w http.ResponseWriter, r *http.Request) {
+	h.errorPage(w, r, http.StatusBadRequest, "Not a valid address", "The address holds characters that are not text.")
 }
 
-func isText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
-
-// textOnly refuses a request whose path or query is not UTF-8 text.
-func (h *handlers) textOnly(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !isText(r.URL.Path) || !validForm(r.URL.Query()) {
-			h.errorPage(w, r, http.StatusBadRequest, "Not a valid address", "The address holds characters that are not text.")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+// methodNotAllowed answers, say, a typed-in address of a form's POST.
+func (h *handlers) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	h.errorPage(w, r, http.StatusMethodNotAllowed, "Not here", "This address is where a form is sent, not a page to open. Go back to WhisperChat and try again from there.")
 }
 
 // errorPage answers with a page that says, in plain words, what happened.

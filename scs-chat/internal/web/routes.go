@@ -14,6 +14,7 @@ import (
 
 	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/health"
+	"github.com/scs-platform/shared-events/pages"
 	"github.com/scs-platform/shared-events/usersreplica"
 
 	"github.com/scs-platform/scs-chat/internal/chat"
@@ -88,10 +89,11 @@ func Routes(d Deps) http.Handler {
 	// Pages, under /chat/ even when reached directly, so the front door never
 	// rewrites paths.
 	r.Get("/chat", redirect("/chat/"))
-	r.Handle("/chat/static/*", http.StripPrefix("/chat/static/", staticFiles(assets)))
+	r.Handle("/chat/static/*", http.StripPrefix("/chat/static/", pages.StaticFiles(assets)))
 	r.Group(func(r chi.Router) {
-		r.Use(securityHeaders, h.textOnly, crossOrigin.Handler, gate.Require)
+		r.Use(pages.SecurityHeaders, pages.TextOnly(h.notText), crossOrigin.Handler, gate.Require)
 		r.NotFound(h.notFound)
+		r.MethodNotAllowed(h.methodNotAllowed)
 
 		// Joining and waiting
 		r.Get("/chat/", h.start)

@@ -315,7 +315,15 @@ func TestOperationsAndRedirects(t *testing.T) {
 	if r := visitor.get("/chat"); r.status != http.StatusMovedPermanently || r.location != "/chat/" {
 		t.Errorf("/chat: %d to %q, want 301 to /chat/", r.status, r.location)
 	}
-	if r := s.user(t, "Ada").get("/chat/nothing-here"); r.status != http.StatusNotFound || find(t, r.body, "error-page") == nil {
+	ada := s.user(t, "Ada")
+	if r := ada.get("/chat/nothing-here"); r.status != http.StatusNotFound || find(t, r.body, "error-page") == nil {
 		t.Errorf("an unknown page: %d, want 404 with an error page", r.status)
+	}
+	// A form's address typed into the address bar: a page that says so.
+	if r := ada.get("/chat/join"); r.status != http.StatusMethodNotAllowed || find(t, r.body, "error-page") == nil || r.header.Get("Content-Security-Policy") == "" {
+		t.Errorf("GET /chat/join: %d, want 405 with an error page and the security headers", r.status)
+	}
+	if r := visitor.get("/chat/static/"); r.status != http.StatusNotFound {
+		t.Errorf("/chat/static/: %d, want 404 (no listing of the assets)", r.status)
 	}
 }

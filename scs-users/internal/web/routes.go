@@ -101,6 +101,9 @@ func Routes(d Deps) http.Handler {
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			h.errorPage(w, r, http.StatusNotFound, "Not found", "There is no page at this address.")
 		})
+		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+			h.errorPage(w, r, http.StatusMethodNotAllowed, "Not here", "This address is where a form is sent, not a page to open. Go back and try again from the page.")
+		})
 
 		// Start page
 		r.Get("/users/", h.home)
