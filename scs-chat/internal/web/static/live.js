@@ -104,7 +104,12 @@
           pending.delete(f.client_id);
           break;
         case "error":
-          if (f.client_id) pending.delete(f.client_id);
+          // A refused message goes back into the box, unless the user has
+          // started the next one.
+          if (f.client_id && pending.has(f.client_id)) {
+            if (text && text.value === "") text.value = pending.get(f.client_id);
+            pending.delete(f.client_id);
+          }
           showError(f.error);
           break;
         case "ended":
