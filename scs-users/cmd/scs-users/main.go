@@ -32,6 +32,7 @@ import (
 	"github.com/scs-platform/shared-events/feed"
 	"github.com/scs-platform/shared-events/health"
 	"github.com/scs-platform/shared-events/outbox"
+	"github.com/scs-platform/shared-events/ratelimit"
 	"github.com/scs-platform/shared-events/serve"
 	"github.com/scs-platform/shared-events/sqldb"
 	"github.com/scs-platform/shared-events/topology"
@@ -41,7 +42,6 @@ import (
 	"github.com/scs-platform/scs-users/internal/migrations"
 	"github.com/scs-platform/scs-users/internal/moderation"
 	"github.com/scs-platform/scs-users/internal/password"
-	"github.com/scs-platform/shared-events/ratelimit"
 	"github.com/scs-platform/scs-users/internal/signing"
 	"github.com/scs-platform/scs-users/internal/web"
 )

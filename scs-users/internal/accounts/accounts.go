@@ -20,9 +20,8 @@ import (
 
 	"github.com/scs-platform/shared-events/contracts"
 	"github.com/scs-platform/shared-events/outbox"
-	"github.com/scs-platform/shared-events/sqldb"
-
 	"github.com/scs-platform/shared-events/ratelimit"
+	"github.com/scs-platform/shared-events/sqldb"
 )
 
 // User is an account.

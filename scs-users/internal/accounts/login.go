@@ -14,9 +14,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/ratelimit"
 
 	"github.com/scs-platform/scs-users/internal/password"
-	"github.com/scs-platform/shared-events/ratelimit"
 )
 
 // SignUp is what the sign-up form sends.

@@ -13,11 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scs-platform/shared-events/ratelimit"
 	"github.com/scs-platform/shared-events/runtimeconfig"
 
 	"github.com/scs-platform/scs-users/internal/password"
 	"github.com/scs-platform/scs-users/internal/signing"
-	"github.com/scs-platform/shared-events/ratelimit"
 )
 
 // Config is everything scs-users reads from its environment.

@@ -9,9 +9,8 @@ import (
 
 	"github.com/scs-platform/shared-events/consumer"
 	"github.com/scs-platform/shared-events/outbox"
-	"github.com/scs-platform/shared-events/sqldb"
-
 	"github.com/scs-platform/shared-events/ratelimit"
+	"github.com/scs-platform/shared-events/sqldb"
 )
 
 // FS holds sqlite/NNNN_*.sql and postgres/NNNN_*.sql.

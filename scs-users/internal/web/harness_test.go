@@ -17,13 +17,13 @@ import (
 	"github.com/scs-platform/shared-events/contracts"
 	"github.com/scs-platform/shared-events/health"
 	"github.com/scs-platform/shared-events/outbox"
+	"github.com/scs-platform/shared-events/ratelimit"
 	"github.com/scs-platform/shared-events/sqldb"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
 	"github.com/scs-platform/scs-users/internal/accounts/accountstest"
 	"github.com/scs-platform/scs-users/internal/moderation"
 	"github.com/scs-platform/scs-users/internal/password"
-	"github.com/scs-platform/shared-events/ratelimit"
 	"github.com/scs-platform/scs-users/internal/signing"
 	"github.com/scs-platform/scs-users/internal/web"
 )

@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/scs-platform/shared-events/outbox"
+	"github.com/scs-platform/shared-events/ratelimit"
 	"github.com/scs-platform/shared-events/sqldb"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
 	"github.com/scs-platform/scs-users/internal/migrations"
 	"github.com/scs-platform/scs-users/internal/password"
-	"github.com/scs-platform/shared-events/ratelimit"
 )
 
 // Fast are argon2id parameters far below OWASP's, so that tests run quickly;
