@@ -18,7 +18,8 @@ const (
 // config is what one run measures and where it writes the results.
 type config struct {
 	AMQPURL string
-	// PostgresURL is only asked for its version, for the machine description.
+	// PostgresURL is the server on which the cross-instance benchmark creates
+	// (and drops) a database of its own; the report names its version.
 	PostgresURL string
 	// Events is N, the number of events of each saturation run.
 	Events int
@@ -40,6 +41,29 @@ type config struct {
 	// LoginClients log in at once for LoginDuration (0 clients skips it).
 	LoginClients  int
 	LoginDuration time.Duration
+	// ChatDir is scs-chat's module: the matcher's benchmark runs there, and it
+	// is built for the live benchmarks.
+	ChatDir string
+	// MatcherOps and MatcherAllPairsOps are the joins each of the matcher's
+	// sub-benchmarks times, for the index and the all-pairs scan (0 index ops
+	// skips the matcher section).
+	MatcherOps, MatcherAllPairsOps int
+	// LiveConns websockets (LiveConns/2 conversations) are opened to one scs-chat
+	// on SQLite (0 skips the section); LiveRate messages/s are sent to them for
+	// LiveDuration, then LiveSenders closed-loop senders go for LiveSaturation.
+	LiveConns int
+	LiveRate  int
+	// LiveLowRate adds a paced run at that rate, for comparison (0 skips it).
+	LiveLowRate    int
+	LiveDuration   time.Duration
+	LiveSenders    int
+	LiveSaturation time.Duration
+	// CrossPairs pairs of each kind (same instance, cross-instance) talk through
+	// two scs-chat on PostgreSQL (0 skips the section), CrossRate messages/s of
+	// each kind for CrossDuration.
+	CrossPairs    int
+	CrossRate     int
+	CrossDuration time.Duration
 	// Out is the BENCHMARKS.md to rewrite ("" writes nothing).
 	Out string
 	// CPUProfile, if set, receives a CPU profile of our path's saturation run.
@@ -63,7 +87,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.AMQPURL, "amqp-url", cfg.AMQPURL, "RabbitMQ to measure (env AMQP_URL)")
-	fs.StringVar(&cfg.PostgresURL, "postgres-url", cfg.PostgresURL, "PostgreSQL whose version the report names (env POSTGRES_URL)")
+	fs.StringVar(&cfg.PostgresURL, "postgres-url", cfg.PostgresURL, "PostgreSQL for the cross-instance benchmark's database (env POSTGRES_URL)")
 	fs.IntVar(&cfg.Events, "n", 20000, "events per saturation run")
 	fs.IntVar(&cfg.BatchSize, "batch", 10, "events per owner transaction in the extra batched run (0 skips it)")
 	fs.IntVar(&cfg.Rate, "rate", 500, "events per second of the lag runs")
@@ -75,6 +99,18 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.UsersDir, "users-dir", "../scs-users", "scs-users' module directory, built for the login benchmark")
 	fs.IntVar(&cfg.LoginClients, "login-clients", 50, "clients logging in at once (0 skips the login benchmark)")
 	fs.DurationVar(&cfg.LoginDuration, "login-duration", 10*time.Second, "length of each login run")
+	fs.StringVar(&cfg.ChatDir, "chat-dir", "../scs-chat", "scs-chat's module directory, for the matcher's benchmark and the live benchmarks")
+	fs.IntVar(&cfg.MatcherOps, "matcher-ops", 100000, "joins timed per room size with the matcher's index (0 skips the matcher benchmark)")
+	fs.IntVar(&cfg.MatcherAllPairsOps, "matcher-allpairs-ops", 200, "joins timed per room size with the all-pairs scan")
+	fs.IntVar(&cfg.LiveConns, "live-conns", 10000, "websockets to one scs-chat, two per conversation (0 skips the live benchmark)")
+	fs.IntVar(&cfg.LiveRate, "live-rate", 2000, "messages per second of the live latency run")
+	fs.IntVar(&cfg.LiveLowRate, "live-low-rate", 1000, "messages per second of a second live latency run, for comparison (0 skips it)")
+	fs.DurationVar(&cfg.LiveDuration, "live-duration", 10*time.Second, "length of each live latency run")
+	fs.IntVar(&cfg.LiveSenders, "live-senders", 64, "closed-loop senders of the live saturation run")
+	fs.DurationVar(&cfg.LiveSaturation, "live-saturation", 5*time.Second, "length of the live saturation run")
+	fs.IntVar(&cfg.CrossPairs, "cross-pairs", 100, "pairs of each kind, same-instance and cross-instance (0 skips the cross-instance benchmark)")
+	fs.IntVar(&cfg.CrossRate, "cross-rate", 500, "messages per second of each kind in the cross-instance run")
+	fs.DurationVar(&cfg.CrossDuration, "cross-duration", 10*time.Second, "length of the cross-instance run")
 	fs.StringVar(&cfg.Out, "out", "../BENCHMARKS.md", `BENCHMARKS.md to rewrite ("" for none)`)
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of our path's saturation run to this file")
 	if err := fs.Parse(args); err != nil {
@@ -101,6 +137,19 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	check(cfg.PhaseTimeout > 0, "-phase-timeout must be positive, got %s", cfg.PhaseTimeout)
 	check(cfg.LoginClients >= 0 && cfg.LoginClients <= 1000, "-login-clients must be between 0 and 1000, got %d", cfg.LoginClients)
 	check(cfg.LoginDuration >= 100*time.Millisecond, "-login-duration must be at least 100ms, got %s", cfg.LoginDuration)
+	check(cfg.MatcherOps >= 0, "-matcher-ops must not be negative, got %d", cfg.MatcherOps)
+	check(cfg.MatcherOps == 0 || cfg.MatcherAllPairsOps > 0, "-matcher-allpairs-ops must be positive, got %d", cfg.MatcherAllPairsOps)
+	// Each connection takes a local port on the loopback for the whole run.
+	check(cfg.LiveConns == 0 || cfg.LiveConns >= 4 && cfg.LiveConns <= 20000 && cfg.LiveConns%2 == 0,
+		"-live-conns must be 0 or an even number from 4 to 20000, got %d", cfg.LiveConns)
+	check(cfg.LiveRate > 0 && cfg.LiveRate <= 100000, "-live-rate must be between 1 and 100000, got %d", cfg.LiveRate)
+	check(cfg.LiveLowRate >= 0 && cfg.LiveLowRate <= 100000, "-live-low-rate must be between 0 and 100000, got %d", cfg.LiveLowRate)
+	check(cfg.LiveDuration >= 100*time.Millisecond, "-live-duration must be at least 100ms, got %s", cfg.LiveDuration)
+	check(cfg.LiveSenders > 0, "-live-senders must be positive, got %d", cfg.LiveSenders)
+	check(cfg.LiveSaturation >= 100*time.Millisecond, "-live-saturation must be at least 100ms, got %s", cfg.LiveSaturation)
+	check(cfg.CrossPairs >= 0 && cfg.CrossPairs <= 2000, "-cross-pairs must be between 0 and 2000, got %d", cfg.CrossPairs)
+	check(cfg.CrossRate > 0 && cfg.CrossRate <= 50000, "-cross-rate must be between 1 and 50000, got %d", cfg.CrossRate)
+	check(cfg.CrossDuration >= 100*time.Millisecond, "-cross-duration must be at least 100ms, got %s", cfg.CrossDuration)
 	return cfg, errors.Join(errs...)
 }
 

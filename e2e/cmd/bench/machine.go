@@ -31,8 +31,8 @@ type machine struct {
 }
 
 // describeMachine reads the hardware from /proc and asks each service for its
-// version. The broker must answer; PostgreSQL, which the benchmark does not use,
-// may not.
+// version. The broker must answer; PostgreSQL, which only the cross-instance
+// chat benchmark uses, may not (that benchmark then fails on its own).
 func describeMachine(ctx context.Context, cfg config) (machine, error) {
 	m := machine{
 		CPUs:     runtime.NumCPU(),
@@ -58,6 +58,13 @@ func describeMachine(ctx context.Context, cfg config) (machine, error) {
 		return m, err
 	}
 	m.Postgres = postgresVersion(ctx, cfg.PostgresURL)
+	switch {
+	case !strings.HasPrefix(m.Postgres, "PostgreSQL "):
+	case cfg.CrossPairs > 0:
+		m.Postgres += " (the cross-instance chat benchmark's, on the same machine)"
+	default:
+		m.Postgres += " (not used by this run)"
+	}
 	return m, nil
 }
 
@@ -121,7 +128,7 @@ func postgresVersion(ctx context.Context, url string) string {
 	if err := db.QueryRowContext(ctx, `SHOW server_version`).Scan(&v); err != nil {
 		return "unknown (" + err.Error() + ")"
 	}
-	return "PostgreSQL " + v + " (not used by this benchmark)"
+	return "PostgreSQL " + v
 }
 
 func moduleVersion(path string) string {

@@ -1,8 +1,20 @@
-// Command bench measures how fast events replicate between systems, on the local
-// broker and in one run: first the raw broker (publisher confirms into a quorum
-// queue, manual acks, no database) as the baseline, then the platform's path
-// (outbox on SQLite → relay → queue → consumer applying into a SQLite replica).
-// It prints a table and rewrites BENCHMARKS.md. `make bench` runs it.
+// Command bench measures the platform on the local broker and databases, in one
+// run, and rewrites BENCHMARKS.md with a section per benchmark:
+//
+//   - replication: the raw broker (publisher confirms into a quorum queue,
+//     manual acks, no database) as the baseline, then the platform's path
+//     (outbox on SQLite → relay → queue → consumer applying into a SQLite
+//     replica);
+//   - logins: scs-users' bounded argon2id hashing against an unbounded one;
+//   - the matcher: scs-chat's spatial index against the all-pairs scan (its
+//     go test benchmark, run as a subprocess);
+//   - live delivery: one scs-chat on SQLite with thousands of websockets open,
+//     their memory, the delivery latency at a fixed rate and the rate at
+//     saturation;
+//   - cross-instance delivery: two scs-chat on one PostgreSQL database,
+//     partners on the same instance against partners on different ones.
+//
+// `make bench` runs it with the defaults; flags shrink each part.
 package main
 
 import (

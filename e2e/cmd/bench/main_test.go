@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -13,22 +14,33 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/sqldb"
 )
 
 // TestRun runs the whole program on a small scale against the local broker and
 // checks the report it writes and that it removes what it declared.
 func TestRun(t *testing.T) {
 	amqpURL := servicetest.AMQPURL(t)
+	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
+		servicetest.Unavailable(t, "rabbitmqctl (the chat benchmarks make virtual hosts)", err)
+	}
+	postgresURL := servicetest.PostgresURL(t)
 	out := filepath.Join(t.TempDir(), "BENCHMARKS.md")
 	var stdout, stderr bytes.Buffer
 	getenv := func(name string) string {
-		if name == "AMQP_URL" {
+		switch name {
+		case "AMQP_URL":
 			return amqpURL
+		case "POSTGRES_URL":
+			return postgresURL
 		}
 		return ""
 	}
 	args := []string{"-n", "300", "-warmup", "20", "-batch", "5", "-rate", "200", "-lag-duration", "500ms",
-		"-login-clients", "3", "-login-duration", "300ms", "-users-dir", "../../../scs-users", "-out", out}
+		"-login-clients", "3", "-login-duration", "300ms", "-users-dir", "../../../scs-users",
+		"-chat-dir", "../../../scs-chat", "-matcher-ops", "300", "-matcher-allpairs-ops", "3",
+		"-live-conns", "20", "-live-rate", "200", "-live-low-rate", "100", "-live-duration", "300ms", "-live-senders", "4", "-live-saturation", "300ms",
+		"-cross-pairs", "5", "-cross-rate", "100", "-cross-duration", "300ms", "-out", out}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if err := run(ctx, args, getenv, &stdout, &stderr); err != nil {
@@ -66,9 +78,49 @@ func TestRun(t *testing.T) {
 		" (ours: the CPU count) | ",
 		"| 3 (no bound) | ",
 		"3 users signed up, then 3 clients",
+		"\n## Matcher: spatial index vs the all-pairs scan\n",
+		"| all-pairs ÷ index at n=10,000 ≥ 1,000× | ",
+		"| index p99 at n=100,000 ≤ 50 µs | ",
+		"| 100,000 | ",
+		"-benchtime 300x ./internal/matching/`",
+		"\n## Live delivery on one instance (SQLite)\n",
+		"| memory per idle connection at 10,000 ≤ 30 KiB | ",
+		" at 20 | not at the target's scale |",
+		"| paced at 200/s (took ",
+		"| paced at 100/s (took ",
+		"| saturation: 4 closed-loop senders for ",
+		"\n## Cross-instance delivery vs same-instance\n",
+		"**Cross-instance adds ",
+		"| same instance (both members on 1) | 30 | 30 | 0 | ",
+		"| cross-instance (A on 1, B on 2) | 30 | 30 | 0 | ",
+		"the cross-instance chat benchmark's",
 	} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+
+	// The chat benchmarks remove their virtual hosts and database.
+	vhosts, err := exec.Command("rabbitmqctl", "list_vhosts", "-q").CombinedOutput()
+	if err != nil {
+		t.Fatalf("rabbitmqctl list_vhosts: %v: %s", err, vhosts)
+	}
+	for _, m := range regexp.MustCompile(`virtual host (bench-chat-[a-z0-9]+)`).FindAllStringSubmatch(stdout.String(), -1) {
+		if strings.Contains(string(vhosts), m[1]) {
+			t.Errorf("the run left its virtual host %s behind", m[1])
+		}
+	}
+	if db := regexp.MustCompile(`database (bench_chat_[a-z0-9]+)`).FindStringSubmatch(stdout.String()); db == nil {
+		t.Errorf("stdout names no database:\n%s", stdout.String())
+	} else {
+		admin, err := sqldb.Open(ctx, postgresURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admin.Close()
+		var n int
+		if err := admin.QueryRowContext(ctx, `SELECT count(*) FROM pg_database WHERE datname = $1`, db[1]).Scan(&n); err != nil || n != 0 {
+			t.Errorf("the run left its database %s behind (%d, %v)", db[1], n, err)
 		}
 	}
 
@@ -117,6 +169,11 @@ func TestParseConfig(t *testing.T) {
 				cfg.Window != 256 || cfg.Prefetch != 200 || cfg.Out != "../BENCHMARKS.md" || cfg.BatchSize != 10 {
 				t.Errorf("defaults = %+v", cfg)
 			}
+			if cfg.ChatDir != "../scs-chat" || cfg.MatcherOps != 100000 || cfg.MatcherAllPairsOps != 200 || cfg.LiveConns != 10000 ||
+				cfg.LiveRate != 2000 || cfg.LiveLowRate != 1000 || cfg.LiveDuration != 10*time.Second || cfg.LiveSenders != 64 || cfg.LiveSaturation != 5*time.Second ||
+				cfg.CrossPairs != 100 || cfg.CrossRate != 500 || cfg.CrossDuration != 10*time.Second {
+				t.Errorf("chat defaults = %+v", cfg)
+			}
 			if got := cfg.lagEvents(); got != 5000 {
 				t.Errorf("lagEvents = %d, want 5000", got)
 			}
@@ -140,6 +197,22 @@ func TestParseConfig(t *testing.T) {
 		{name: "stray argument", args: []string{"now"}, wantErr: "unexpected arguments: now"},
 		{name: "negative login clients", args: []string{"-login-clients", "-1"}, wantErr: "-login-clients"},
 		{name: "short login run", args: []string{"-login-duration", "1ms"}, wantErr: "-login-duration"},
+		{name: "negative matcher ops", args: []string{"-matcher-ops", "-1"}, wantErr: "-matcher-ops"},
+		{name: "no all-pairs ops", args: []string{"-matcher-allpairs-ops", "0"}, wantErr: "-matcher-allpairs-ops"},
+		{name: "odd live connections", args: []string{"-live-conns", "101"}, wantErr: "-live-conns must be 0 or an even number"},
+		{name: "too many live connections", args: []string{"-live-conns", "40000"}, wantErr: "-live-conns"},
+		{name: "zero live rate", args: []string{"-live-rate", "0"}, wantErr: "-live-rate"},
+		{name: "negative low rate", args: []string{"-live-low-rate", "-5"}, wantErr: "-live-low-rate"},
+		{name: "no live senders", args: []string{"-live-senders", "0"}, wantErr: "-live-senders"},
+		{name: "short saturation run", args: []string{"-live-saturation", "1ms"}, wantErr: "-live-saturation"},
+		{name: "negative cross pairs", args: []string{"-cross-pairs", "-1"}, wantErr: "-cross-pairs"},
+		{name: "short cross run", args: []string{"-cross-duration", "1ms"}, wantErr: "-cross-duration"},
+		{name: "chat sections skipped", args: []string{"-matcher-ops", "0", "-matcher-allpairs-ops", "0", "-live-conns", "0", "-cross-pairs", "0"},
+			check: func(t *testing.T, cfg config) {
+				if cfg.MatcherOps != 0 || cfg.LiveConns != 0 || cfg.CrossPairs != 0 {
+					t.Errorf("cfg = %+v", cfg)
+				}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

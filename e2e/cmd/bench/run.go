@@ -74,6 +74,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logins.printTable(stdout)
 		sections = append(sections, logins.section())
 	}
+	if cfg.MatcherOps > 0 {
+		fmt.Fprintln(stdout, "\nmatcher: spatial index vs all-pairs scan (go test -bench in scs-chat) ...")
+		matcher, err := benchMatcher(ctx, cfg, stdout)
+		if err != nil {
+			return fmt.Errorf("matcher: %w", err)
+		}
+		matcher.printTable(stdout)
+		sections = append(sections, matcher.section())
+	}
+	if cfg.LiveConns > 0 || cfg.CrossPairs > 0 {
+		chat, err := benchChat(ctx, cfg, stdout)
+		if err != nil {
+			return err
+		}
+		sections = append(sections, chat...)
+	}
 	took := time.Since(started)
 	fmt.Fprintf(stdout, "\nrun took %s\n", took.Round(100*time.Millisecond))
 	if cfg.Out == "" {
