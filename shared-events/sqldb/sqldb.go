@@ -43,6 +43,11 @@ type DB struct {
 
 	hooksMu sync.Mutex
 	hooks   []func()
+
+	// writer makes this process's SQLite transactions take turns in Go, in
+	// order, rather than in SQLite's busy handler, which retries after sleeps
+	// of up to 100 ms and so gave a busy write load a tail of hundreds of ms.
+	writer sync.Mutex
 }
 
 // OnCommit registers fn to run after every transaction that InTx commits. The
@@ -154,7 +159,27 @@ func (db *DB) ForUpdate() string {
 }
 
 // InTx runs fn in a transaction and commits it when fn returns nil.
+//
+// On SQLite, where every transaction takes the one write lock at BEGIN, the
+// process's transactions queue for it on a mutex first.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := db.inTx(ctx, fn); err != nil {
+		return err
+	}
+	db.hooksMu.Lock()
+	hooks := db.hooks
+	db.hooksMu.Unlock()
+	for _, fn := range hooks {
+		fn()
+	}
+	return nil
+}
+
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.Dialect == SQLite {
+		db.writer.Lock()
+		defer db.writer.Unlock()
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqldb: begin: %w", err)
@@ -164,12 +189,6 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqldb: commit: %w", err)
-	}
-	db.hooksMu.Lock()
-	hooks := db.hooks
-	db.hooksMu.Unlock()
-	for _, fn := range hooks {
-		fn()
 	}
 	return nil
 }

@@ -84,16 +84,6 @@ func (s *Service) Send(ctx context.Context, userID, id, clientID, text string) (
 	if err != nil {
 		return Message{}, err
 	}
-	if m, err := s.stored(ctx, s.DB, id, userID, clientID); err == nil || !errors.Is(err, sql.ErrNoRows) {
-		return m, err
-	}
-	if s.Messages != nil {
-		if ok, wait := s.Messages.Take(userID); !ok {
-			secs := int(math.Ceil(wait.Seconds()))
-			return Message{}, &UserError{Field: "text", RetryAfter: wait,
-				Message: fmt.Sprintf("You are sending messages too fast. Wait %d second%s.", secs, plural(secs))}
-		}
-	}
 	var m Message
 	var members [2]string
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
@@ -109,12 +99,15 @@ func (s *Service) Send(ctx context.Context, userID, id, clientID, text string) (
 		if err != nil {
 			return err
 		}
-		// A resend that raced its first copy finds it now, under the lock.
+		// A resend finds its first copy, under the lock, and is not counted.
 		if m, err = s.stored(ctx, tx, id, userID, clientID); err == nil || !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		if ended.Valid {
 			return ErrEnded
+		}
+		if err := s.takeMessage(userID); err != nil {
+			return err
 		}
 		members = [2]string{a, b}
 		m = Message{ConversationID: id, Seq: last + 1, SenderID: userID, ClientID: clientID, Text: text, SentAt: s.now().UTC().Truncate(time.Microsecond)}
@@ -126,7 +119,7 @@ func (s *Service) Send(ctx context.Context, userID, id, clientID, text string) (
 		return err
 	})
 	if err != nil {
-		if isSentinel(err) {
+		if _, ok := errors.AsType[*UserError](err); ok || isSentinel(err) {
 			return Message{}, err
 		}
 		return Message{}, fmt.Errorf("chat: send: %w", err)
@@ -137,6 +130,20 @@ func (s *Service) Send(ctx context.Context, userID, id, clientID, text string) (
 	return m, nil
 }
 
+// takeMessage counts a message against userID's limit.
+func (s *Service) takeMessage(userID string) error {
+	if s.Messages == nil {
+		return nil
+	}
+	ok, wait := s.Messages.Take(userID)
+	if ok {
+		return nil
+	}
+	secs := int(math.Ceil(wait.Seconds()))
+	return &UserError{Field: "text", RetryAfter: wait,
+		Message: fmt.Sprintf("You are sending messages too fast. Wait %d second%s.", secs, plural(secs))}
+}
+
 func plural(n int) string {
 	if n == 1 {
 		return ""
@@ -144,12 +151,8 @@ func plural(n int) string {
 	return "s"
 }
 
-type queryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // stored returns the message userID sent with clientID, or sql.ErrNoRows.
-func (s *Service) stored(ctx context.Context, q queryer, id, userID, clientID string) (Message, error) {
+func (s *Service) stored(ctx context.Context, q *sql.Tx, id, userID, clientID string) (Message, error) {
 	m := Message{ConversationID: id, SenderID: userID, ClientID: clientID}
 	var at int64
 	err := q.QueryRowContext(ctx, `SELECT seq, body, sent_at_us FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3`,

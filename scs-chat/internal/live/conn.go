@@ -78,11 +78,25 @@ type resumeRun struct{ cancel context.CancelFunc }
 // client sends a resume for its conversations once connected.
 //
 // Serve returns when the connection is gone and no longer counted by
-// Connections, so the caller can start, say, a grace period for a waiting user.
-// The error is nil for an ordinary end, and otherwise for the log: the refused
-// upgrade (the response, such as 403 for a foreign origin, has been written),
-// ErrTooSlow, ErrNoPong, a frame over the read limit, or a lost connection.
+// Connections. The error is nil for an ordinary end, and otherwise for the
+// log: the refused upgrade (the response, such as 403 for a foreign origin, has
+// been written), ErrTooSlow, ErrNoPong, a frame over the read limit, or a lost
+// connection.
 func (h *Hub) Serve(ctx context.Context, w http.ResponseWriter, r *http.Request, userID string) error {
+	done := make(chan error, 1)
+	if err := h.Start(ctx, w, r, userID, func(err error) { done <- err }); err != nil {
+		return err
+	}
+	return <-done
+}
+
+// Start is Serve without the wait: it upgrades the request, returns, and runs
+// the connection on a goroutine of its own, calling ended with what Serve
+// would return once it is gone. The handler's goroutine, whose stack grew
+// while it verified the session and read the database, can then end: an idle
+// connection holds one small goroutine instead of it. The error is a refused
+// upgrade, and then ended is not called.
+func (h *Hub) Start(ctx context.Context, w http.ResponseWriter, r *http.Request, userID string, ended func(error)) error {
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.OriginPatterns})
 	if err != nil {
 		return fmt.Errorf("live: refuse websocket: %w", err)
@@ -98,15 +112,17 @@ func (h *Hub) Serve(ctx context.Context, w http.ResponseWriter, r *http.Request,
 	c.pingTimer.Reset(h.cfg.PingInterval)
 	h.register(c)
 	stop := context.AfterFunc(ctx, func() { c.end(ending{kind: endShutdown}) })
-
-	c.end(ending{kind: endPeer, err: c.readLoop()})
-	stop()
-	c.mu.Lock()
-	c.finished = true
-	c.mu.Unlock()
-	c.tasks.Wait()
-	c.pingTimer.Stop()
-	return c.result()
+	go func() {
+		c.end(ending{kind: endPeer, err: c.readLoop()})
+		stop()
+		c.mu.Lock()
+		c.finished = true
+		c.mu.Unlock()
+		c.tasks.Wait()
+		c.pingTimer.Stop()
+		ended(c.result())
+	}()
+	return nil
 }
 
 // startTaskLocked counts a goroutine about to start, unless Serve is already

@@ -24,14 +24,22 @@ func (h *handlers) live(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "Something went wrong on our side. Please try again in a moment.", http.StatusServiceUnavailable)
 			return
 		}
-	} else {
-		stop := h.heartbeat(me)
-		defer stop()
 	}
 	// The server's base context ends at shutdown; the request's would end as
-	// soon as the handler's hijacked connection is handed over.
-	if err := h.hub.Serve(h.shutdown, w, r, me); err != nil {
-		h.logger.Debug("websocket", "user", me, "err", err)
+	// soon as this handler returns, which it does while the connection lives on.
+	stop := func() {}
+	if r.URL.Query().Get("conversation") == "" {
+		stop = h.heartbeat(me)
+	}
+	err := h.hub.Start(h.shutdown, w, r, me, func(err error) {
+		stop()
+		if err != nil {
+			h.logger.Debug("websocket", "user", me, "err", err)
+		}
+	})
+	if err != nil {
+		stop()
+		h.logger.Debug("websocket refused", "user", me, "err", err)
 	}
 }
 
