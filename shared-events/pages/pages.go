@@ -109,3 +109,23 @@ func ParseForm(w http.ResponseWriter, r *http.Request, maxBytes int64) error {
 	}
 	return ErrUnreadable
 }
+
+// Refusal says in plain words why ParseForm refused a form, for the system's
+// error page: the status, a title and a sentence.
+func Refusal(err error) (status int, title, message string) {
+	switch {
+	case errors.Is(err, ErrNotText):
+		return http.StatusBadRequest, "The form could not be read", "It held characters that are not text. Go back, check what you typed and try again."
+	case errors.Is(err, ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, "Too much text", "The form was larger than this site accepts. Shorten what you typed and try again."
+	default:
+		return http.StatusBadRequest, "The form could not be read", "Go back, reload the page and try again."
+	}
+}
+
+// NotTextTitle and NotTextMessage are the error page of an address that is not
+// text (see TextOnly).
+const (
+	NotTextTitle   = "Not a valid address"
+	NotTextMessage = "The address holds characters that are not text."
+)

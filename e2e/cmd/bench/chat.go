@@ -232,30 +232,11 @@ func startChat(ctx context.Context, bin, addr string, env ...string) (*chatProce
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
 	}
-	if err := p.waitReady(ctx, 60*time.Second); err != nil {
+	if err := waitOK(ctx, p.Base+"/readyz", "scs-chat at "+p.Base+" was not ready", 60*time.Second); err != nil {
 		p.stop()
 		return nil, fmt.Errorf("%w\nits log ends:\n%s", err, p.logs)
 	}
 	return p, nil
-}
-
-func (p *chatProcess) waitReady(ctx context.Context, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(p.Base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("scs-chat at %s was not ready within %s", p.Base, timeout)
 }
 
 // stop ends the process with SIGTERM, as an orchestrator would, and waits.

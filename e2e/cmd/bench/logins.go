@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -109,7 +108,7 @@ func loginRunOnce(ctx context.Context, cfg config, bin, dir string, concurrency 
 		_ = proc.Wait()
 	}()
 	base := "http://" + addr
-	if err := waitHealthy(ctx, base); err != nil {
+	if err := waitOK(ctx, base+"/healthz", "scs-users did not answer /healthz", 30*time.Second); err != nil {
 		return loginRun{}, fmt.Errorf("%w\n%s", err, logs.String())
 	}
 	client := &http.Client{
@@ -194,10 +193,12 @@ func postForm(ctx context.Context, c *http.Client, u string, form url.Values) er
 	return nil
 }
 
-func waitHealthy(ctx context.Context, base string) error {
-	deadline := time.Now().Add(30 * time.Second)
+// waitOK polls url until it answers 200 or timeout passes; what names the
+// wait in the error.
+func waitOK(ctx context.Context, url, what string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(base + "/healthz")
+		resp, err := http.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -210,7 +211,7 @@ func waitHealthy(ctx context.Context, base string) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return errors.New("scs-users did not answer /healthz within 30s")
+	return fmt.Errorf("%s within %s", what, timeout)
 }
 
 func freeAddr() (string, error) {

@@ -35,22 +35,17 @@ const maxFormBytes = 64 << 10
 // parseForm reads a POST's form, at most maxFormBytes of it. On failure it has
 // answered already and returns false.
 func (h *handlers) parseForm(w http.ResponseWriter, r *http.Request) bool {
-	switch err := pages.ParseForm(w, r, maxFormBytes); {
-	case err == nil:
-		return true
-	case errors.Is(err, pages.ErrNotText):
-		h.errorPage(w, r, http.StatusBadRequest, "The form could not be read", "It held characters that are not text. Go back, check what you typed and try again.")
-	case errors.Is(err, pages.ErrTooLarge):
-		h.errorPage(w, r, http.StatusRequestEntityTooLarge, "Too much text", "The form was larger than this site accepts. Shorten what you typed and try again.")
-	default:
-		h.errorPage(w, r, http.StatusBadRequest, "The form could not be read", "Go back, reload the page and try again.")
+	if err := pages.ParseForm(w, r, maxFormBytes); err != nil {
+		status, title, message := pages.Refusal(err)
+		h.errorPage(w, r, status, title, message)
+		return false
 	}
-	return false
+	return true
 }
 
 // notText answers a request whose address is not text.
 func (h *handlers) notText(w http.ResponseWriter, r *http.Request) {
-	h.errorPage(w, r, http.StatusBadRequest, "Not a valid address", "The address holds characters that are not text.")
+	h.errorPage(w, r, http.StatusBadRequest, pages.NotTextTitle, pages.NotTextMessage)
 }
 
 // errorPage answers with a page that says, in plain words, what happened.
