@@ -54,6 +54,9 @@ type Service struct {
 	mu sync.Mutex // serialises this instance's use of room
 	room
 	counters
+
+	stmtMu sync.Mutex
+	send   *sendStmts
 }
 
 // The limits of what users send.

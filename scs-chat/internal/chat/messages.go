@@ -84,6 +84,10 @@ func (s *Service) Send(ctx context.Context, userID, id, clientID, text string) (
 	if err != nil {
 		return Message{}, err
 	}
+	st, err := s.sendStatements(ctx)
+	if err != nil {
+		return Message{}, err
+	}
 	var m Message
 	var members [2]string
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
@@ -91,8 +95,7 @@ func (s *Service) Send(ctx context.Context, userID, id, clientID, text string) (
 		var a, b string
 		var ended sql.NullInt64
 		var last int64
-		err := tx.QueryRowContext(ctx, `SELECT user_a, user_b, ended_at_us, last_seq FROM conversations
-			WHERE id = $1 AND (user_a = $2 OR user_b = $2)`+s.DB.ForUpdate(), id, userID).Scan(&a, &b, &ended, &last)
+		err := tx.StmtContext(ctx, st.lock).QueryRowContext(ctx, id, userID).Scan(&a, &b, &ended, &last)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -100,7 +103,7 @@ func (s *Service) Send(ctx context.Context, userID, id, clientID, text string) (
 			return err
 		}
 		// A resend finds its first copy, under the lock, and is not counted.
-		if m, err = s.stored(ctx, tx, id, userID, clientID); err == nil || !errors.Is(err, sql.ErrNoRows) {
+		if m, err = stored(ctx, tx.StmtContext(ctx, st.stored), id, userID, clientID); err == nil || !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		if ended.Valid {
@@ -111,11 +114,10 @@ func (s *Service) Send(ctx context.Context, userID, id, clientID, text string) (
 		}
 		members = [2]string{a, b}
 		m = Message{ConversationID: id, Seq: last + 1, SenderID: userID, ClientID: clientID, Text: text, SentAt: s.now().UTC().Truncate(time.Microsecond)}
-		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET last_seq = $1 WHERE id = $2`, m.Seq, id); err != nil {
+		if _, err := tx.StmtContext(ctx, st.number).ExecContext(ctx, m.Seq, id); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at_us) VALUES ($1, $2, $3, $4, $5, $6)`,
-			id, m.Seq, userID, clientID, text, micros(m.SentAt))
+		_, err = tx.StmtContext(ctx, st.insert).ExecContext(ctx, id, m.Seq, userID, clientID, text, micros(m.SentAt))
 		return err
 	})
 	if err != nil {
@@ -152,13 +154,45 @@ func plural(n int) string {
 }
 
 // stored returns the message userID sent with clientID, or sql.ErrNoRows.
-func (s *Service) stored(ctx context.Context, q *sql.Tx, id, userID, clientID string) (Message, error) {
+func stored(ctx context.Context, q *sql.Stmt, id, userID, clientID string) (Message, error) {
 	m := Message{ConversationID: id, SenderID: userID, ClientID: clientID}
 	var at int64
-	err := q.QueryRowContext(ctx, `SELECT seq, body, sent_at_us FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3`,
-		id, userID, clientID).Scan(&m.Seq, &m.Text, &at)
+	err := q.QueryRowContext(ctx, id, userID, clientID).Scan(&m.Seq, &m.Text, &at)
 	m.SentAt = fromMicros(at)
 	return m, err
+}
+
+// sendStmts are Send's statements, prepared once: preparing them for every
+// message took about a sixth of chat's CPU. database/sql keeps each prepared
+// on every connection it has used it on.
+type sendStmts struct {
+	lock, stored, number, insert *sql.Stmt
+}
+
+func (s *Service) sendStatements(ctx context.Context) (*sendStmts, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if s.send != nil {
+		return s.send, nil
+	}
+	var st sendStmts
+	for _, p := range []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&st.lock, `SELECT user_a, user_b, ended_at_us, last_seq FROM conversations WHERE id = $1 AND (user_a = $2 OR user_b = $2)` + s.DB.ForUpdate()},
+		{&st.stored, `SELECT seq, body, sent_at_us FROM messages WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3`},
+		{&st.number, `UPDATE conversations SET last_seq = $1 WHERE id = $2`},
+		{&st.insert, `INSERT INTO messages (conversation_id, seq, sender_id, client_id, body, sent_at_us) VALUES ($1, $2, $3, $4, $5, $6)`},
+	} {
+		stmt, err := s.DB.PrepareContext(ctx, p.query)
+		if err != nil {
+			return nil, fmt.Errorf("chat: prepare: %w", err)
+		}
+		*p.stmt = stmt
+	}
+	s.send = &st
+	return s.send, nil
 }
 
 // Since returns up to limit messages of conversation id after seq, oldest
