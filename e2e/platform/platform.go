@@ -6,8 +6,7 @@
 package platform
 
 import (
-	"bytes"
-	"crypto/rand"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,7 +16,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -27,6 +25,7 @@ import (
 	"github.com/scs-platform/shared-events/servicetest"
 
 	"github.com/scs-platform/e2e/frontdoor"
+	"github.com/scs-platform/e2e/vhost"
 )
 
 // Options say what to run.
@@ -248,22 +247,10 @@ func VHost(t *testing.T) string {
 	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
 		servicetest.Unavailable(t, "rabbitmqctl (to make a virtual host)", err)
 	}
-	name := "e2e-" + strings.ToLower(rand.Text()[:12])
-	ctl := func(args ...string) error {
-		out, err := exec.Command("rabbitmqctl", args...).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("rabbitmqctl %s: %v: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
-		}
-		return nil
-	}
-	if err := ctl("add_vhost", name); err != nil {
+	v, err := vhost.Create(context.Background(), base, "e2e-")
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = ctl("delete_vhost", name) })
-	u, _ := url.Parse(base)
-	if err := ctl("set_permissions", "-p", name, u.User.Username(), ".*", ".*", ".*"); err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	t.Cleanup(func() { _ = v.Remove(context.Background()) })
+	return v.URL
 }

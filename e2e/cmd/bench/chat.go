@@ -164,47 +164,6 @@ func (u *chatUsers) serveFeed() (feedURL string, close func()) {
 	return srv.URL, srv.Close
 }
 
-// vhost is a RabbitMQ virtual host of the run's own, so that scs-chat's fixed
-// queue and exchange names (chat.from-users, chat.events, chat.live) never
-// meet those of a test or another run.
-type vhost struct {
-	Name string
-	// URL is the broker's URL with the virtual host in its path.
-	URL string
-}
-
-// addVHost makes a fresh virtual host with rabbitmqctl; remove deletes it.
-func addVHost(ctx context.Context, amqpURL string) (vhost, error) {
-	u, err := url.Parse(amqpURL)
-	if err != nil {
-		return vhost{}, fmt.Errorf("AMQP URL: %w", err)
-	}
-	v := vhost{Name: "bench-chat-" + strings.ToLower(rand.Text()[:10])}
-	if err := rabbitmqctl(ctx, "add_vhost", v.Name); err != nil {
-		return vhost{}, err
-	}
-	if err := rabbitmqctl(ctx, "set_permissions", "-p", v.Name, u.User.Username(), ".*", ".*", ".*"); err != nil {
-		_ = rabbitmqctl(context.WithoutCancel(ctx), "delete_vhost", v.Name)
-		return vhost{}, err
-	}
-	u.Path = "/" + v.Name
-	v.URL = u.String()
-	return v, nil
-}
-
-func (v vhost) remove(ctx context.Context) error {
-	return rabbitmqctl(ctx, "delete_vhost", v.Name)
-}
-
-func rabbitmqctl(ctx context.Context, args ...string) error {
-	out, err := exec.CommandContext(ctx, "rabbitmqctl", args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("rabbitmqctl %s (the chat benchmarks make a virtual host; run as a user who may): %v: %s",
-			strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-	}
-	return nil
-}
-
 // urlPath is the path of u, such as a database URL's "/name".
 func urlPath(u string) string {
 	parsed, err := url.Parse(u)

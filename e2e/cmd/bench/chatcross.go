@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/scs-platform/e2e/vhost"
 )
 
 // crossResult compares delivery to a partner on the sender's instance with
@@ -59,13 +61,13 @@ func benchCross(ctx context.Context, cfg config, bin string, stdout io.Writer) (
 	}
 	feedURL, closeFeed := users.serveFeed()
 	defer closeFeed()
-	vh, err := addVHost(ctx, cfg.AMQPURL)
+	vh, err := vhost.Create(ctx, cfg.AMQPURL, "bench-chat-")
 	if err != nil {
 		return res, err
 	}
 	fmt.Fprintf(stdout, "  virtual host %s, database %s\n", vh.Name, strings.TrimPrefix(urlPath(dbURL), "/"))
 	defer func() {
-		if rerr := vh.remove(context.WithoutCancel(ctx)); err == nil {
+		if rerr := vh.Remove(context.WithoutCancel(ctx)); err == nil {
 			err = rerr
 		}
 	}()

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/scs-platform/e2e/vhost"
 )
 
 // The live targets on one instance.
@@ -145,13 +147,13 @@ func benchLive(ctx context.Context, cfg config, bin, dir string, stdout io.Write
 	}
 	feedURL, closeFeed := users.serveFeed()
 	defer closeFeed()
-	vh, err := addVHost(ctx, cfg.AMQPURL)
+	vh, err := vhost.Create(ctx, cfg.AMQPURL, "bench-chat-")
 	if err != nil {
 		return res, err
 	}
 	fmt.Fprintf(stdout, "  virtual host %s\n", vh.Name)
 	defer func() {
-		if rerr := vh.remove(context.WithoutCancel(ctx)); err == nil {
+		if rerr := vh.Remove(context.WithoutCancel(ctx)); err == nil {
 			err = rerr
 		}
 	}()

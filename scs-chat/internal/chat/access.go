@@ -10,7 +10,6 @@ import (
 	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/consumer"
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/sqldb"
 	"github.com/scs-platform/shared-events/usersreplica"
 )
 
@@ -74,10 +73,8 @@ func (s *Service) accessChanged(ctx context.Context, tx *sql.Tx, userID string) 
 	// instances' indexes catch up from the log this writes. It also makes the
 	// access_changes seqs commit in order, so that a reader of "after seq"
 	// misses none.
-	if s.DB.Dialect == sqldb.Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, matchmakingLock); err != nil {
-			return err
-		}
+	if err := s.lockRoom(ctx, tx); err != nil {
+		return err
 	}
 	var conversation, partner sql.NullString
 	if contracts.Status(status) != contracts.StatusActive {

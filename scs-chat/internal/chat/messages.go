@@ -121,7 +121,7 @@ func (s *Service) Send(ctx context.Context, userID, id, clientID, text string) (
 		return err
 	})
 	if err != nil {
-		if _, ok := errors.AsType[*UserError](err); ok || isSentinel(err) {
+		if forTheUser(err) {
 			return Message{}, err
 		}
 		return Message{}, fmt.Errorf("chat: send: %w", err)

@@ -254,10 +254,8 @@ func (s *Service) underLock(ctx context.Context, fn func(tx *sql.Tx) error, appl
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		if s.DB.Dialect == sqldb.Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, matchmakingLock); err != nil {
-				return err
-			}
+		if err := s.lockRoom(ctx, tx); err != nil {
+			return err
 		}
 		if err := s.catchUp(ctx, tx); err != nil {
 			return err
@@ -270,7 +268,7 @@ func (s *Service) underLock(ctx context.Context, fn func(tx *sql.Tx) error, appl
 	})
 	if err != nil {
 		s.index = nil
-		if _, ok := errors.AsType[*UserError](err); ok || isSentinel(err) {
+		if forTheUser(err) {
 			return err
 		}
 		return fmt.Errorf("chat: waiting room: %w", err)
@@ -281,7 +279,23 @@ func (s *Service) underLock(ctx context.Context, fn func(tx *sql.Tx) error, appl
 	return nil
 }
 
-func isSentinel(err error) bool {
+// lockRoom takes the matchmaking lock for tx. Every change to the waiting
+// room takes it, so that its log's seqs commit in order. On SQLite the
+// transaction holds the one write lock already.
+func (s *Service) lockRoom(ctx context.Context, tx *sql.Tx) error {
+	if s.DB.Dialect != sqldb.Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, matchmakingLock)
+	return err
+}
+
+// forTheUser reports whether err is one of chat's answers to the user (a
+// sentinel or a *UserError), which callers pass on as it is rather than wrap.
+func forTheUser(err error) bool {
+	if _, ok := errors.AsType[*UserError](err); ok {
+		return true
+	}
 	return errors.Is(err, ErrNotWaiting) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrEnded)
 }
 

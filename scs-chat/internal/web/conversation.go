@@ -105,12 +105,7 @@ func (h *handlers) send(w http.ResponseWriter, r *http.Request) {
 	text := r.PostFormValue("text")
 	_, err := h.chat.Send(r.Context(), user(r).UserID, id, r.PostFormValue("client_id"), text)
 	if ue, ok := errors.AsType[*chat.UserError](err); ok {
-		status := http.StatusBadRequest
-		if ue.RetryAfter > 0 {
-			status = http.StatusTooManyRequests
-			w.Header().Set("Retry-After", fmt.Sprint(retrySeconds(ue)))
-		}
-		h.conversationPage(w, r, status, conversationForms{Text: text, Errors: map[string]string{"text": ue.Message}})
+		h.conversationPage(w, r, refusedStatus(w, ue), conversationForms{Text: text, Errors: map[string]string{"text": ue.Message}})
 		return
 	}
 	if err != nil {
@@ -149,7 +144,7 @@ func (h *handlers) report(w http.ResponseWriter, r *http.Request) {
 	reason := r.PostFormValue("reason")
 	_, err := h.chat.Report(r.Context(), user(r).UserID, id, reason)
 	if ue, ok := errors.AsType[*chat.UserError](err); ok {
-		h.conversationPage(w, r, http.StatusBadRequest, conversationForms{Reason: reason, Errors: map[string]string{"reason": ue.Message}})
+		h.conversationPage(w, r, refusedStatus(w, ue), conversationForms{Reason: reason, Errors: map[string]string{"reason": ue.Message}})
 		return
 	}
 	if err != nil {

@@ -15,7 +15,8 @@ import (
 // after the grace period unless the page comes back.
 func (h *handlers) live(w http.ResponseWriter, r *http.Request) {
 	me := user(r).UserID
-	if id := r.URL.Query().Get("conversation"); id != "" {
+	id := r.URL.Query().Get("conversation")
+	if id != "" {
 		if _, err := h.chat.Conversation(r.Context(), me, id); err != nil {
 			if errors.Is(err, chat.ErrNotFound) {
 				http.Error(w, "There is no such conversation, or it is not yours.", http.StatusNotFound)
@@ -28,7 +29,7 @@ func (h *handlers) live(w http.ResponseWriter, r *http.Request) {
 	// The server's base context ends at shutdown; the request's would end as
 	// soon as this handler returns, which it does while the connection lives on.
 	stop := func() {}
-	if r.URL.Query().Get("conversation") == "" {
+	if id == "" {
 		stop = h.heartbeat(me)
 	}
 	err := h.hub.Start(h.shutdown, w, r, me, func(err error) {

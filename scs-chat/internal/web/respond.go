@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/scs-platform/shared-events/pages"
 
@@ -96,20 +97,21 @@ func (h *handlers) failed(w http.ResponseWriter, r *http.Request, what string, e
 		h.errorPage(w, r, http.StatusConflict, "The conversation has ended", "This conversation has ended; nothing more can be sent or changed in it.")
 	default:
 		if ue, ok := errors.AsType[*chat.UserError](err); ok {
-			status := http.StatusBadRequest
-			if ue.RetryAfter > 0 {
-				status = http.StatusTooManyRequests
-				w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(ue)))
-			}
-			h.errorPage(w, r, status, "That did not work", ue.Message)
+			h.errorPage(w, r, refusedStatus(w, ue), "That did not work", ue.Message)
 			return
 		}
 		h.unavailable(w, r, what, err)
 	}
 }
 
-func retrySeconds(ue *chat.UserError) int {
-	return max(1, int((ue.RetryAfter+999_999_999)/1_000_000_000))
+// refusedStatus is the status of a refusal meant for the user: 429 with
+// Retry-After (whole seconds, rounded up) for a rate limit, else 400.
+func refusedStatus(w http.ResponseWriter, ue *chat.UserError) int {
+	if ue.RetryAfter <= 0 {
+		return http.StatusBadRequest
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int((ue.RetryAfter+time.Second-1)/time.Second))))
+	return http.StatusTooManyRequests
 }
 
 // notFound is the page for an address nothing answers.
