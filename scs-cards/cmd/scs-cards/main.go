@@ -1,4 +1,5 @@
-// Command scs-cards runs the card account overview: its pages under /cards/, its outbox relay,
+// Command scs-cards runs the business card account: its pages under /cards/,
+// the merchant terminal's API, the statement and expiry jobs, its outbox relay
 // and its replica of scs-users. "scs-cards deadletters list|replay" inspects and
 // replays the events its consumer gave up on.
 //
@@ -17,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/broker"
 	"github.com/scs-platform/shared-events/consumer"
 	"github.com/scs-platform/shared-events/deadletter"
@@ -28,6 +30,7 @@ import (
 	"github.com/scs-platform/shared-events/topology"
 	"github.com/scs-platform/shared-events/usersreplica"
 
+	"github.com/scs-platform/scs-cards/internal/cards"
 	"github.com/scs-platform/scs-cards/internal/config"
 	"github.com/scs-platform/scs-cards/internal/migrations"
 	"github.com/scs-platform/scs-cards/internal/web"
@@ -75,19 +78,10 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 		return err
 	}
 	defer db.Close()
+	if err := migrations.Apply(ctx, db); err != nil {
+		return err
+	}
 	events := outbox.New(db)
-	if err := events.Migrate(ctx); err != nil {
-		return err
-	}
-	if err := consumer.Migrate(ctx, db); err != nil {
-		return err
-	}
-	if err := usersreplica.Migrate(ctx, db); err != nil {
-		return err
-	}
-	if err := db.Migrate(ctx, system, migrations.FS, "."); err != nil {
-		return err
-	}
 	logger.Info("database ready", "database", db.URL, "dialect", db.Dialect)
 
 	relay := &outbox.Relay{
@@ -96,27 +90,42 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 		Broker: &broker.Runner{URL: cfg.AMQPURL, Name: system + "-relay", Logger: logger},
 		Logger: logger,
 	}
+	svc := &cards.Service{
+		DB:               db,
+		Outbox:           events,
+		Logger:           logger,
+		Currency:         cfg.Currency,
+		DefaultLimit:     cfg.DefaultLimit.Minor,
+		AuthorisationTTL: cfg.AuthorisationTTL,
+		Period:           cfg.StatementPeriod,
+		DueDays:          cfg.StatementDueDays,
+	}
 	users := &consumer.Consumer{
 		DB:       db,
 		Name:     system,
 		Owner:    "users",
-		Handlers: usersreplica.Handlers(),
+		Handlers: svc.UsersHandlers(),
 		Broker:   &broker.Runner{URL: cfg.AMQPURL, Name: system + "-from-users", Logger: logger},
 		Logger:   logger,
 		Feed:     &feed.Client{URL: cfg.UsersFeedURL, Token: cfg.UsersFeedToken},
 		Prefetch: cfg.AMQPPrefetch,
 	}
 	durations := health.NewRequestDurations(web.RoutePattern)
-	registry, err := health.NewRegistry(events, relay, users, durations)
+	registry, err := health.NewRegistry(events, relay, users, durations, cards.NewCollector(svc))
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	srv := &http.Server{
 		Handler: web.Routes(web.Deps{
-			Logger:    logger,
-			Ready:     health.Ready(health.Database(db), health.Relay(relay), health.Broker(users.Broker), health.Outbox(events, health.MaxOutboxAge)),
-			Metrics:   health.Metrics(registry),
-			Durations: durations,
+			Logger:        logger,
+			Ready:         health.Ready(health.Database(db), health.Relay(relay), health.Broker(users.Broker), health.Outbox(events, health.MaxOutboxAge)),
+			Metrics:       health.Metrics(registry),
+			Durations:     durations,
+			Cards:         svc,
+			Verifier:      usersreplica.NewVerifier(db, authn.Audience(cfg.PublicURL)),
+			Cookie:        authn.CookieNameFor(cfg.PublicURL),
+			Origin:        authn.Audience(cfg.PublicURL),
+			TerminalToken: cfg.TerminalToken,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -125,13 +134,15 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR %q: %w", cfg.HTTPAddr, err)
 	}
-	logger.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL.String(), "broker", broker.Redact(cfg.AMQPURL))
+	logger.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL.String(), "broker", broker.Redact(cfg.AMQPURL),
+		"statement_period", cfg.StatementPeriod.String())
 	program := serve.Program{
 		Server:   srv,
 		Listener: ln,
 		Workers: []serve.Worker{
 			{Name: "the outbox relay", Run: relay.Run},
 			{Name: "the users consumer", Run: users.Run},
+			{Name: "the statement and expiry jobs", Run: svc.RunJobs},
 		},
 		ShutdownTimeout: shutdownTimeout,
 		Logger:          logger,

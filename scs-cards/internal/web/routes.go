@@ -1,5 +1,7 @@
-// Package web is scs-cards' HTTP surface: its pages under /cards/ and the
-// operational endpoints at the root of its port.
+// Package web is scs-cards' HTTP surface: its pages under /cards/, the
+// merchant terminal's JSON API, the summary fragment that scs-users'
+// account page transcludes, and the operational endpoints at the root of its
+// port.
 package web
 
 import (
@@ -11,7 +13,11 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/health"
+	"github.com/scs-platform/shared-events/pages"
+
+	"github.com/scs-platform/scs-cards/internal/cards"
 )
 
 //go:embed static
@@ -26,6 +32,16 @@ type Deps struct {
 	Metrics http.Handler
 	// Durations observes every request.
 	Durations *health.RequestDurations
+
+	Cards *cards.Service
+	// Verifier checks the session token against the users replica.
+	Verifier *authn.Verifier
+	// Cookie is the session cookie's name; Origin the public origin
+	// (PUBLIC_URL's scheme and host), which forms come from.
+	Cookie string
+	Origin string
+	// TerminalToken is the merchant terminal's bearer credential.
+	TerminalToken string
 }
 
 // RoutePattern names the route a request matched, for the request metrics. It
@@ -46,8 +62,17 @@ func RoutePattern(r *http.Request) string {
 // Routes is the whole URL surface of scs-cards.
 func Routes(d Deps) http.Handler {
 	assets, _ := fs.Sub(static, "static")
-	// Every state change is a POST and must come from our own origin.
+	h := &handlers{logger: d.Logger, cards: d.Cards, terminalToken: d.TerminalToken}
+	gate := &authn.Gate{Verifier: d.Verifier, Cookie: d.Cookie, Home: "/cards/", Lagging: h.lagging, Unavailable: h.gateUnavailable}
+	// Every state change of a page is a POST and must come from our own origin.
 	crossOrigin := http.NewCrossOriginProtection()
+	if err := crossOrigin.AddTrustedOrigin(d.Origin); err != nil {
+		d.Logger.Error("trust the public origin", "origin", d.Origin, "err", err)
+	}
+	crossOrigin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.errorPage(w, r, http.StatusForbidden, "Sent from another site",
+			"This form was sent from a page that is not part of the platform, so it was not carried out.")
+	}))
 
 	r := chi.NewRouter()
 	r.Use(d.Durations.Middleware)
@@ -60,14 +85,45 @@ func Routes(d Deps) http.Handler {
 	// Pages, under /cards/ even when reached directly, so the front door never
 	// rewrites paths.
 	r.Get("/cards", redirect("/cards/"))
+	r.Handle("/cards/static/*", http.StripPrefix("/cards/static/", pages.StaticFiles(assets)))
+
+	// The merchant terminal's API: JSON, a bearer credential, no cookies (so no
+	// cross-site forgery to guard against).
+	r.Route("/cards/api/v1", func(r chi.Router) {
+		r.Use(h.apiHeaders, h.terminalOnly)
+		r.NotFound(h.apiNotFound)
+		r.MethodNotAllowed(h.apiMethodNotAllowed)
+		r.Post("/authorisations", h.apiAuthorise)
+		r.Post("/authorisations/{id}/capture", h.apiCapture)
+		r.Post("/authorisations/{id}/void", h.apiVoid)
+		r.Post("/forced-postings", h.apiForcedPosting)
+	})
+
+	// The summary that scs-users' account page transcludes: no layout, no
+	// redirects (a script fetches it), versioned in its path.
+	r.With(pages.SecurityHeaders).Get("/cards/fragments/summary/v1", h.summaryFragment(gate))
+
 	r.Group(func(r chi.Router) {
-		r.Use(crossOrigin.Handler)
+		r.Use(pages.SecurityHeaders, pages.TextOnly(h.notText), crossOrigin.Handler, gate.Require)
+		r.NotFound(h.notFound)
+		r.MethodNotAllowed(h.methodNotAllowed)
 
-		// Start page
-		r.Get("/cards/", home(d.Logger))
+		// The account
+		r.Get("/cards/", h.overview)
+		r.Post("/cards/account", h.openAccount)
 
-		// Assets
-		r.Handle("/cards/static/*", http.StripPrefix("/cards/static/", http.FileServerFS(assets)))
+		// Cards
+		r.Post("/cards/cards", h.issueCard)
+		r.Get("/cards/cards/{id}", h.card)
+		r.Post("/cards/cards/{id}/{change:freeze|unfreeze|cancel}", h.changeCard)
+
+		// Statements
+		r.Post("/cards/statements/{id}/pay", h.pay)
+
+		// The admins' terminal page
+		r.Get("/cards/terminal", h.terminal)
+		r.Post("/cards/terminal/authorisations", h.terminalAuthorise)
+		r.Post("/cards/terminal/authorisations/{id}/{action:capture|void}", h.terminalSettle)
 	})
 	return r
 }

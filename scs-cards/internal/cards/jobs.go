@@ -1,0 +1,293 @@
+package cards
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/scs-platform/shared-events/contracts"
+)
+
+// RunJobs closes statement periods, expires authorisations and forgets old
+// idempotency keys until ctx ends. Every instance runs it: the work is
+// claimed row by row, so instances never do the same work twice.
+func (s *Service) RunJobs(ctx context.Context) error {
+	t := time.NewTicker(s.JobInterval())
+	defer t.Stop()
+	lastForget := time.Time{}
+	for {
+		if n, err := s.ExpireAuthorisations(ctx); err != nil && ctx.Err() == nil {
+			s.Logger.Warn("expire authorisations", "err", err)
+		} else if n > 0 {
+			s.Logger.Info("authorisations expired", "count", n)
+		}
+		if n, err := s.CloseStatements(ctx); err != nil && ctx.Err() == nil {
+			s.Logger.Warn("close statements", "err", err)
+		} else if n > 0 {
+			s.Logger.Info("statements issued", "count", n)
+		}
+		if time.Since(lastForget) > time.Hour {
+			if _, err := s.forgetKeys(ctx); err != nil && ctx.Err() == nil {
+				s.Logger.Warn("forget idempotency keys", "err", err)
+			}
+			lastForget = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// JobInterval is how often the jobs run: a quarter of a fixed period, at
+// most a minute, at least 100 ms.
+func (s *Service) JobInterval() time.Duration {
+	if s.Period.Every == 0 {
+		return time.Minute
+	}
+	return min(max(s.Period.Every/4, 100*time.Millisecond), time.Minute)
+}
+
+// ExpireAuthorisations releases the holds of authorisations past their
+// expiry, and returns how many it expired.
+func (s *Service) ExpireAuthorisations(ctx context.Context) (int, error) {
+	now := s.now()
+	total := 0
+	for {
+		var n int
+		err := s.inTx(ctx, "expire authorisations", func(tx *sql.Tx) error {
+			rows, err := tx.QueryContext(ctx, `SELECT id, account_id, amount_minor FROM transactions
+				WHERE status = 'pending' AND expires_at_us <= $1 ORDER BY expires_at_us LIMIT 200`+s.skipLocked(), micros(now))
+			if err != nil {
+				return err
+			}
+			type due struct {
+				id, account string
+				amount      int64
+			}
+			var list []due
+			for rows.Next() {
+				var d due
+				if err := rows.Scan(&d.id, &d.account, &d.amount); err != nil {
+					rows.Close()
+					return err
+				}
+				list = append(list, d)
+			}
+			if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+				return err
+			}
+			for _, d := range list {
+				if err := s.settleRow(ctx, tx, d.id, d.account, d.amount, StatusExpired, 0, now); err != nil {
+					return err
+				}
+			}
+			n = len(list)
+			return nil
+		})
+		total += n
+		if err != nil || n < 200 {
+			return total, err
+		}
+	}
+}
+
+// skipLocked lets instances on PostgreSQL share a batch job: each takes the
+// rows nobody else holds.
+func (s *Service) skipLocked() string {
+	if f := s.DB.ForUpdate(); f != "" {
+		return f + " SKIP LOCKED"
+	}
+	return ""
+}
+
+// CloseStatements issues the statements of every period that has ended, once
+// per account and period, and returns how many it issued.
+//
+// A period's statement takes in every posting settled before the period's
+// end that no statement took in yet; a period without postings or payments
+// gets no statement (what is owed stays on the last one). The statement is due
+// DueDays days after the period ends (see DueDate).
+func (s *Service) CloseStatements(ctx context.Context) (int, error) {
+	now := s.now()
+	current := s.Period.Start(now)
+	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM accounts WHERE statements_through_us < $1`, micros(current))
+	if err != nil {
+		return 0, wrap("close statements", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, wrap("close statements", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return 0, wrap("close statements", err)
+	}
+	issued := 0
+	for _, id := range ids {
+		n, err := s.closeAccount(ctx, id, current, now)
+		issued += n
+		if err != nil {
+			return issued, err
+		}
+	}
+	return issued, nil
+}
+
+// closeAccount issues the account's statements of the periods before
+// current.
+func (s *Service) closeAccount(ctx context.Context, accountID string, current, now time.Time) (int, error) {
+	issued := 0
+	err := s.inTx(ctx, "close statements", func(tx *sql.Tx) error {
+		issued = 0
+		var through int64
+		var userID, currency string
+		// The lock makes instances take turns per account, and a posting that
+		// commits after this reads the clock after it: it falls in a later
+		// period.
+		if err := tx.QueryRowContext(ctx, `SELECT statements_through_us, user_id, currency FROM accounts WHERE id = $1`+s.DB.ForUpdate(),
+			accountID).Scan(&through, &userID, &currency); err != nil {
+			return err
+		}
+		start := fromMicros(through)
+		for start.Before(current) {
+			// Skip the empty periods at once: a short period and a long
+			// pause would otherwise loop through thousands of them.
+			var first sql.NullInt64
+			if err := tx.QueryRowContext(ctx, `SELECT min(settled_at_us) FROM transactions WHERE account_id = $1 AND status = 'posted' AND statement_id IS NULL`,
+				accountID).Scan(&first); err != nil {
+				return err
+			}
+			if !first.Valid || !fromMicros(first.Int64).Before(current) {
+				start = current
+				break
+			}
+			if p := s.Period.Start(fromMicros(first.Int64)); p.After(start) {
+				start = p
+			}
+			end := s.Period.Next(start)
+			if err := s.issueStatement(ctx, tx, accountID, userID, currency, start, end, now); err != nil {
+				return err
+			}
+			issued++
+			start = end
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE accounts SET statements_through_us = $2 WHERE id = $1`, accountID, micros(start))
+		return err
+	})
+	if err == nil {
+		s.counters.statements.Add(int64(issued))
+	}
+	return issued, err
+}
+
+// issueStatement issues the statement of [start, end) and takes the postings
+// of the period into it.
+func (s *Service) issueStatement(ctx context.Context, tx *sql.Tx, accountID, userID, currency string, start, end, now time.Time) error {
+	var purchases, payments int64
+	if err := tx.QueryRowContext(ctx, `SELECT
+			COALESCE(sum(CASE WHEN kind = 'purchase' THEN posted_minor ELSE 0 END), 0),
+			COALESCE(sum(CASE WHEN kind = 'payment' THEN posted_minor ELSE 0 END), 0)
+		FROM transactions WHERE account_id = $1 AND status = 'posted' AND statement_id IS NULL AND settled_at_us < $2`,
+		accountID, micros(end)).Scan(&purchases, &payments); err != nil {
+		return err
+	}
+	var opening int64
+	err := tx.QueryRowContext(ctx, `SELECT closing_minor FROM statements WHERE account_id = $1 ORDER BY period_start_us DESC LIMIT 1`, accountID).Scan(&opening)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	closing := opening + purchases - payments // each within ±MaxMinor·n: no overflow in practice, and the CHECK below agrees
+	st := contracts.StatementIssuedV1{
+		StatementID: uuid.Must(uuid.NewV7()).String(), AccountID: accountID, UserID: userID, Currency: currency,
+		PeriodStart: start, PeriodEnd: end, OpeningBalanceMinor: opening, PurchasesMinor: purchases, PaymentsMinor: payments,
+		ClosingBalanceMinor: closing, AmountDueMinor: max(closing, 0), DueDate: DueDate(end, s.DueDays), IssuedAt: now,
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO statements (id, account_id, period_start_us, period_end_us, opening_minor, purchases_minor,
+			payments_minor, closing_minor, due_minor, due_date, issued_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		st.StatementID, accountID, micros(start), micros(end), opening, purchases, payments, closing, st.AmountDueMinor, st.DueDate, micros(now)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE transactions SET statement_id = $2
+		WHERE account_id = $1 AND status = 'posted' AND statement_id IS NULL AND settled_at_us < $3`, accountID, st.StatementID, micros(end)); err != nil {
+		return err
+	}
+	ev, err := contracts.NewEvent(st, 1)
+	if err != nil {
+		return err
+	}
+	return s.Outbox.Append(ctx, tx, ev)
+}
+
+// counters are the Service's own figures for the metrics.
+type counters struct {
+	approved, declined, statements atomic.Int64
+}
+
+// Collector exposes the card figures to Prometheus.
+type Collector struct {
+	s              *Service
+	authorisations *prometheus.Desc
+	statements     *prometheus.Desc
+}
+
+// NewCollector returns the Collector of s.
+func NewCollector(s *Service) *Collector {
+	return &Collector{
+		s:              s,
+		authorisations: prometheus.NewDesc("cards_authorisations_total", "Authorisations this instance answered, by outcome.", []string{"outcome"}, nil),
+		statements:     prometheus.NewDesc("cards_statements_issued_total", "Statements this instance issued.", nil, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.authorisations
+	ch <- c.statements
+}
+
+// Collect implements prometheus.Collector.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(c.authorisations, prometheus.CounterValue, float64(c.s.counters.approved.Load()), "approved")
+	ch <- prometheus.MustNewConstMetric(c.authorisations, prometheus.CounterValue, float64(c.s.counters.declined.Load()), "declined")
+	ch <- prometheus.MustNewConstMetric(c.statements, prometheus.CounterValue, float64(c.s.counters.statements.Load()))
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func quote(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return strconv.Quote(strings.ToValidUTF8(s, "?"))
+}
+
+// isUniqueViolation reports whether err is a unique constraint's refusal, on
+// either engine.
+func isUniqueViolation(err error) bool {
+	if pg, ok := errors.AsType[interface {
+		error
+		SQLState() string
+	}](err); ok {
+		return pg.SQLState() == "23505"
+	}
+	if lite, ok := errors.AsType[interface {
+		error
+		Code() int
+	}](err); ok {
+		return lite.Code() == 2067 || lite.Code() == 1555 // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY
+	}
+	return false
+}

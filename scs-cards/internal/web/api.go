@@ -1,0 +1,361 @@
+package web
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/scs-platform/scs-cards/internal/cards"
+	"github.com/scs-platform/scs-cards/internal/money"
+)
+
+// maxAPIBody bounds a terminal request's body; the largest is far smaller.
+const maxAPIBody = 8 << 10
+
+// terminalScope is the idempotency scope of the terminal credential.
+const terminalScope = "terminal"
+
+// apiHeaders marks every terminal answer as JSON that no one caches.
+func (h *handlers) apiHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// terminalOnly lets through only the terminal's bearer credential, compared
+// in constant time.
+func (h *handlers) terminalOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(h.terminalToken)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="cards terminal"`)
+			writeReply(w, cards.Refusal(http.StatusUnauthorized, "unauthorised",
+				"Send the terminal credential as \"Authorization: Bearer <token>\".", ""))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *handlers) apiNotFound(w http.ResponseWriter, r *http.Request) {
+	writeReply(w, cards.Refusal(http.StatusNotFound, "not_found", "There is no such operation; see the terminal API in the README.", ""))
+}
+
+func (h *handlers) apiMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", http.MethodPost)
+	writeReply(w, cards.Refusal(http.StatusMethodNotAllowed, "method_not_allowed", "Every terminal operation is a POST.", ""))
+}
+
+func writeReply(w http.ResponseWriter, reply cards.Reply) {
+	w.Header().Set("Content-Type", "application/json")
+	if reply.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.WriteHeader(reply.Status)
+	_, _ = w.Write(reply.Body)
+	_, _ = w.Write([]byte("\n"))
+}
+
+// badRequest is a refusal of a request before it reaches the card account:
+// what is wrong with its headers or its JSON.
+type badRequest struct {
+	status        int
+	code, message string
+	field         string
+}
+
+func (e *badRequest) Error() string { return e.message }
+
+func (e *badRequest) reply() cards.Reply { return cards.Refusal(e.status, e.code, e.message, e.field) }
+
+func refused(status int, code, field, format string, args ...any) *badRequest {
+	return &badRequest{status: status, code: code, field: field, message: fmt.Sprintf(format, args...)}
+}
+
+// terminalRequest reads what every terminal request has: an Idempotency-Key
+// and a JSON body of at most maxAPIBody bytes.
+func terminalRequest(w http.ResponseWriter, r *http.Request) (key string, body []byte, bad *badRequest) {
+	key = r.Header.Get("Idempotency-Key")
+	if err := checkKey(key); err != nil {
+		return "", nil, err
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" || r.ContentLength != 0 {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return "", nil, refused(http.StatusUnsupportedMediaType, "unsupported_media_type", "",
+				"Send the request as JSON, with \"Content-Type: application/json\".")
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAPIBody))
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return "", nil, refused(http.StatusRequestEntityTooLarge, "too_large", "", "The request body may have at most %d bytes.", maxAPIBody)
+	}
+	if err != nil {
+		return "", nil, refused(http.StatusBadRequest, "unreadable", "", "The request body could not be read.")
+	}
+	return key, body, nil
+}
+
+// checkKey accepts an Idempotency-Key of 1 to 255 printable ASCII
+// characters, as a UUID is.
+func checkKey(key string) *badRequest {
+	switch {
+	case key == "":
+		return refused(http.StatusBadRequest, "idempotency_key_missing", "", "Send an Idempotency-Key header (a new UUID for each new request, the same one on a retry).")
+	case len(key) > cards.MaxKeyLength:
+		return refused(http.StatusBadRequest, "idempotency_key_invalid", "", "The Idempotency-Key may have at most %d characters.", cards.MaxKeyLength)
+	}
+	for _, c := range []byte(key) {
+		if c < 0x21 || c > 0x7e {
+			return refused(http.StatusBadRequest, "idempotency_key_invalid", "", "The Idempotency-Key may hold only printable ASCII characters without spaces.")
+		}
+	}
+	return nil
+}
+
+// decodeJSON reads body, one JSON object, into v: no unknown fields, nothing
+// after it. Each failure says what is wrong and where.
+func decodeJSON(body []byte, v any, allowEmpty bool) *badRequest {
+	if len(bytes.TrimSpace(body)) == 0 {
+		if allowEmpty {
+			return nil
+		}
+		return refused(http.StatusBadRequest, "empty_body", "", "The request body is empty; send a JSON object.")
+	}
+	if !utf8.Valid(body) {
+		return refused(http.StatusBadRequest, "invalid_json", "", "The request body is not UTF-8 text.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return refused(http.StatusBadRequest, "invalid_json", "", "The request body has more after its JSON object; send one object.")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return refused(http.StatusBadRequest, "invalid_json", "", "The request body has more after its JSON object; send one object.")
+	}
+	return nil
+}
+
+func jsonError(err error) *badRequest {
+	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
+		return refused(http.StatusBadRequest, "invalid_json", "", "The request body is not valid JSON (at byte %d: %s).", se.Offset, se.Error())
+	}
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		if te.Field == "" {
+			return refused(http.StatusBadRequest, "invalid_json", "", "The request body must be a JSON object, not a %s.", te.Value)
+		}
+		return refused(http.StatusBadRequest, "invalid_field", te.Field, "%s must be %s, not a %s.", te.Field, jsonKind(te.Type.Kind().String()), te.Value)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return refused(http.StatusBadRequest, "invalid_json", "", "The request body ends in the middle of its JSON.")
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		field := strings.Trim(name, `"`)
+		return refused(http.StatusBadRequest, "unknown_field", field, "There is no field %s in this request.", name)
+	}
+	return refused(http.StatusBadRequest, "invalid_json", "", "The request body is not valid JSON: %s.", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+func jsonKind(kind string) string {
+	switch kind {
+	case "int64", "int":
+		return "a whole number"
+	case "string":
+		return "a string"
+	}
+	return "a " + kind
+}
+
+// authoriseBody is the JSON of an authorisation or a forced posting.
+type authoriseBody struct {
+	CardID      string `json:"card_id"`
+	AmountMinor int64  `json:"amount_minor"`
+	Currency    string `json:"currency"`
+	Merchant    string `json:"merchant"`
+}
+
+// parseAuthorise reads and checks a purchase: a card id, an amount in minor
+// units from 1 to money.MaxMinor, a known currency, a merchant name.
+func parseAuthorise(body []byte) (cards.AuthoriseRequest, *badRequest) {
+	var b authoriseBody
+	if bad := decodeJSON(body, &b, false); bad != nil {
+		return cards.AuthoriseRequest{}, bad
+	}
+	if b.CardID == "" {
+		return cards.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "card_id", "card_id is required: the card's id.")
+	}
+	if !isUUID(b.CardID) {
+		return cards.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "card_id", "card_id must be a card's id, a UUID such as 0192f3a4-5b6c-7d8e-9f01-23456789abcd.")
+	}
+	if b.AmountMinor < 1 || b.AmountMinor > money.MaxMinor {
+		return cards.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "amount_minor",
+			"amount_minor must be a whole number of minor units (cents, öre) from 1 to %d.", int64(money.MaxMinor))
+	}
+	if b.Currency == "" {
+		return cards.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "currency", "currency is required: an ISO 4217 code such as SEK.")
+	}
+	c, err := money.ParseCurrency(b.Currency)
+	if err != nil || string(c) != b.Currency {
+		return cards.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "currency",
+			"currency must be an ISO 4217 code in capitals, such as SEK or EUR; %s is not one.", jsonQuote(b.Currency))
+	}
+	merchant, bad := checkMerchant(b.Merchant)
+	if bad != nil {
+		return cards.AuthoriseRequest{}, bad
+	}
+	return cards.AuthoriseRequest{CardID: b.CardID, Amount: money.Amount{Minor: b.AmountMinor, Currency: c}, Merchant: merchant}, nil
+}
+
+func checkMerchant(m string) (string, *badRequest) {
+	m = strings.TrimSpace(m)
+	n := utf8.RuneCountInString(m)
+	switch {
+	case n == 0:
+		return "", refused(http.StatusUnprocessableEntity, "invalid_field", "merchant", "merchant is required: the name the holder sees on the statement.")
+	case n > cards.MaxMerchant:
+		return "", refused(http.StatusUnprocessableEntity, "invalid_field", "merchant", "merchant may have at most %d characters; this one has %d.", cards.MaxMerchant, n)
+	case strings.ContainsFunc(m, unicode.IsControl):
+		return "", refused(http.StatusUnprocessableEntity, "invalid_field", "merchant", "merchant may not hold control characters such as line breaks.")
+	}
+	return m, nil
+}
+
+// captureBody is the JSON of a capture; an empty body captures all.
+type captureBody struct {
+	AmountMinor *int64 `json:"amount_minor"`
+}
+
+func parseCapture(id string, body []byte) (cards.CaptureRequest, *badRequest) {
+	var b captureBody
+	if bad := decodeJSON(body, &b, true); bad != nil {
+		return cards.CaptureRequest{}, bad
+	}
+	req := cards.CaptureRequest{AuthorisationID: id}
+	if b.AmountMinor != nil {
+		if *b.AmountMinor < 1 || *b.AmountMinor > money.MaxMinor {
+			return req, refused(http.StatusUnprocessableEntity, "invalid_field", "amount_minor",
+				"amount_minor must be a whole number of minor units from 1 to the authorised amount; leave it out to capture all.")
+		}
+		req.Amount = *b.AmountMinor
+	}
+	return req, nil
+}
+
+func parseVoid(id string, body []byte) (cards.VoidRequest, *badRequest) {
+	var b struct{}
+	if bad := decodeJSON(body, &b, true); bad != nil {
+		return cards.VoidRequest{}, bad
+	}
+	return cards.VoidRequest{AuthorisationID: id}, nil
+}
+
+// authorisationID reads the {id} of the path: a UUID, or no such
+// authorisation.
+func authorisationID(r *http.Request) (string, *badRequest) {
+	id := chi.URLParam(r, "id")
+	if !isUUID(id) {
+		return "", refused(http.StatusNotFound, "unknown_authorisation", "", "There is no authorisation %s.", jsonQuote(id))
+	}
+	return id, nil
+}
+
+func isUUID(s string) bool {
+	u, err := uuid.Parse(s)
+	return err == nil && len(s) == 36 && u.String() == strings.ToLower(s)
+}
+
+func jsonQuote(s string) string {
+	if utf8.RuneCountInString(s) > 40 {
+		s = string([]rune(s)[:40]) + "…"
+	}
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// api answers a terminal operation: read, check, run under the key.
+func (h *handlers) api(w http.ResponseWriter, r *http.Request, run func(key string, body []byte) (cards.Reply, *badRequest, error)) {
+	key, body, bad := terminalRequest(w, r)
+	if bad != nil {
+		writeReply(w, bad.reply())
+		return
+	}
+	reply, bad, err := run(key, body)
+	switch {
+	case bad != nil:
+		writeReply(w, bad.reply())
+	case err != nil:
+		h.logger.Error("terminal operation", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "1")
+		writeReply(w, cards.Refusal(http.StatusServiceUnavailable, "unavailable", "The card system could not answer just now; retry with the same Idempotency-Key.", ""))
+	default:
+		writeReply(w, reply)
+	}
+}
+
+func (h *handlers) apiAuthorise(w http.ResponseWriter, r *http.Request) {
+	h.api(w, r, func(key string, body []byte) (cards.Reply, *badRequest, error) {
+		req, bad := parseAuthorise(body)
+		if bad != nil {
+			return cards.Reply{}, bad, nil
+		}
+		reply, err := h.cards.Authorise(r.Context(), terminalScope, key, req)
+		return reply, nil, err
+	})
+}
+
+func (h *handlers) apiForcedPosting(w http.ResponseWriter, r *http.Request) {
+	h.api(w, r, func(key string, body []byte) (cards.Reply, *badRequest, error) {
+		req, bad := parseAuthorise(body)
+		if bad != nil {
+			return cards.Reply{}, bad, nil
+		}
+		reply, err := h.cards.ForcedPosting(r.Context(), terminalScope, key, cards.ForcedPostingRequest(req))
+		return reply, nil, err
+	})
+}
+
+func (h *handlers) apiCapture(w http.ResponseWriter, r *http.Request) {
+	h.api(w, r, func(key string, body []byte) (cards.Reply, *badRequest, error) {
+		id, bad := authorisationID(r)
+		if bad != nil {
+			return cards.Reply{}, bad, nil
+		}
+		req, bad := parseCapture(id, body)
+		if bad != nil {
+			return cards.Reply{}, bad, nil
+		}
+		reply, err := h.cards.Capture(r.Context(), terminalScope, key, req)
+		return reply, nil, err
+	})
+}
+
+func (h *handlers) apiVoid(w http.ResponseWriter, r *http.Request) {
+	h.api(w, r, func(key string, body []byte) (cards.Reply, *badRequest, error) {
+		id, bad := authorisationID(r)
+		if bad != nil {
+			return cards.Reply{}, bad, nil
+		}
+		req, bad := parseVoid(id, body)
+		if bad != nil {
+			return cards.Reply{}, bad, nil
+		}
+		reply, err := h.cards.Void(r.Context(), terminalScope, key, req)
+		return reply, nil, err
+	})
+}
