@@ -159,7 +159,9 @@ type Card struct {
 }
 
 // FrozenByBan reports whether the card is frozen because its holder is banned.
-func (c Card) FrozenByBan() bool { return c.Status == contracts.CardFrozen && c.FrozenBy == frozenByBan }
+func (c Card) FrozenByBan() bool {
+	return c.Status == contracts.CardFrozen && c.FrozenBy == frozenByBan
+}
 
 // frozenBy values: who froze a card.
 const (

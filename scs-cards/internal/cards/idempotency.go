@@ -76,7 +76,7 @@ func (s *Service) idempotent(ctx context.Context, scope, key, name string, reque
 	// Within the process, a second request with the key answers 409 at once
 	// rather than queueing behind the first; across PostgreSQL instances the
 	// advisory lock below does the same.
-	inflight := scope + "\x00" + key
+	inflight := scope + "\n" + key
 	if _, busy := s.inflight.LoadOrStore(inflight, struct{}{}); busy {
 		return replyInFlight(), nil
 	}

@@ -1,0 +1,76 @@
+// Package cardstest builds a cards.Service on a test database, with a clock
+// the test moves.
+package cardstest
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/scs-platform/shared-events/outbox"
+	"github.com/scs-platform/shared-events/sqldb"
+
+	"github.com/scs-platform/scs-cards/internal/cards"
+	"github.com/scs-platform/scs-cards/internal/migrations"
+)
+
+// Limit is every test account's credit limit: SEK 50,000.00.
+const Limit = 5_000_000
+
+// NewService migrates db and returns a Service on it, in SEK, with statement
+// periods of a minute, and its clock. Several Services on one PostgreSQL
+// database stand for several instances.
+func NewService(t testing.TB, db *sqldb.DB) (*cards.Service, *Clock) {
+	t.Helper()
+	if err := migrations.Apply(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	clock := &Clock{now: time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)}
+	return &cards.Service{
+		DB:               db,
+		Outbox:           outbox.New(db),
+		Logger:           slog.New(slog.DiscardHandler),
+		Currency:         "SEK",
+		DefaultLimit:     Limit,
+		AuthorisationTTL: time.Hour,
+		Period:           cards.Period{Every: time.Minute},
+		DueDays:          25,
+		Now:              clock.Now,
+	}, clock
+}
+
+// Clock is a clock that moves only when told.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock on by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// NewUser puts a user into the users replica, as scs-users' events would,
+// and returns its id.
+func NewUser(t testing.TB, db *sqldb.DB, name string) string {
+	t.Helper()
+	id := uuid.Must(uuid.NewV7()).String()
+	if _, err := db.Exec(`INSERT INTO users_replica (user_id, display_name, role, status, tokens_valid_after_us) VALUES ($1, $2, 'user', 'active', 0)`,
+		id, name); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}

@@ -1,0 +1,24 @@
+package cards
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+)
+
+// TestInFlightKey answers 409 for a key that this process is handling now,
+// at once, instead of queueing behind it (on SQLite, where transactions
+// take turns, a duplicate would otherwise wait and replay).
+func TestInFlightKey(t *testing.T) {
+	s := &Service{}
+	s.inflight.Store("terminal\nkey-1", struct{}{})
+	reply, err := s.Authorise(context.Background(), "terminal", "key-1", AuthoriseRequest{CardID: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e APIError
+	if reply.Status != http.StatusConflict || json.Unmarshal(reply.Body, &e) != nil || e.Error.Code != "request_in_progress" {
+		t.Errorf("a key in flight: %d %s, want 409 request_in_progress", reply.Status, reply.Body)
+	}
+}
