@@ -29,17 +29,26 @@ const OwnerUsers = "users"
 // OwnerChat is the owner name of scs-chat: the first part of its event types.
 const OwnerChat = "chat"
 
+// OwnerCards is the owner name of scs-cards: the first part of its event types.
+const OwnerCards = "cards"
+
 // ExchangeUsers is the topic exchange scs-users publishes to.
 const ExchangeUsers = OwnerUsers + ".events"
 
 // ExchangeChat is the topic exchange scs-chat publishes to.
 const ExchangeChat = OwnerChat + ".events"
 
+// ExchangeCards is the topic exchange scs-cards publishes to.
+const ExchangeCards = OwnerCards + ".events"
+
 // SourceUsers is the CloudEvents source of every event scs-users publishes.
 const SourceUsers = "/scs-" + OwnerUsers
 
 // SourceChat is the CloudEvents source of every event scs-chat publishes.
 const SourceChat = "/scs-" + OwnerChat
+
+// SourceCards is the CloudEvents source of every event scs-cards publishes.
+const SourceCards = "/scs-" + OwnerCards
 
 // Payload is the data of the events of one type. Every payload type of this
 // package is registered in Types.
@@ -92,6 +101,11 @@ var registry = []TypeInfo{
 	register[SessionRevokedV1]("session_id", "A session ended (logout, revocation, ban or deletion); its tokens are no longer valid."),
 	register[SigningKeyPublishedV1]("kid", "A public key that verifies session tokens was published, with its validity window."),
 	register[ReportFiledV1]("report_id", "A user reported another user from a chat conversation."),
+	register[AccountOpenedV1]("account_id", "A user opened a card account, with its currency and credit limit."),
+	register[AccountClosedV1]("account_id", "A card account was closed by its holder or an admin, or because its holder's user account was deleted."),
+	register[CardIssuedV1]("card_id", "A physical or virtual card was issued on an account; of its number, only the last four digits are published."),
+	register[CardStatusChangedV1]("card_id", "A card was frozen, unfrozen or cancelled by its holder, an admin or the system."),
+	register[StatementIssuedV1]("statement_id", "An account's statement for a period was issued, with its balances, the amount due and the due date."),
 }
 
 func register[T Payload](subjectField, summary string) TypeInfo {

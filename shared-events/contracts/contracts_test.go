@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -29,6 +30,7 @@ func TestRegistry(t *testing.T) {
 	owners := map[string]struct{ exchange, source string }{
 		contracts.OwnerUsers: {contracts.ExchangeUsers, contracts.SourceUsers},
 		contracts.OwnerChat:  {contracts.ExchangeChat, contracts.SourceChat},
+		contracts.OwnerCards: {contracts.ExchangeCards, contracts.SourceCards},
 	}
 	payloadType := reflect.TypeFor[contracts.Payload]()
 	seen := map[string]bool{}
@@ -83,6 +85,11 @@ func TestTypeConstants(t *testing.T) {
 		"users.session.revoked.v1":      contracts.SessionRevokedV1{},
 		"users.signingkey.published.v1": contracts.SigningKeyPublishedV1{},
 		"chat.report.filed.v1":          contracts.ReportFiledV1{},
+		"cards.account.opened.v1":       contracts.AccountOpenedV1{},
+		"cards.account.closed.v1":       contracts.AccountClosedV1{},
+		"cards.card.issued.v1":          contracts.CardIssuedV1{},
+		"cards.card.statuschanged.v1":   contracts.CardStatusChangedV1{},
+		"cards.statement.issued.v1":     contracts.StatementIssuedV1{},
 	} {
 		if payload.EventType() != constant {
 			t.Errorf("%T.EventType() = %q, want %q", payload, payload.EventType(), constant)
@@ -91,7 +98,7 @@ func TestTypeConstants(t *testing.T) {
 			t.Errorf("%s is not registered", constant)
 		}
 	}
-	if n := len(contracts.Types()); n != 6 {
+	if n := len(contracts.Types()); n != 11 {
 		t.Errorf("%d registered types; add the new one to this test", n)
 	}
 }
@@ -214,6 +221,16 @@ func decodeAs(t *testing.T, ev cloudevent.Event, goType reflect.Type) contracts.
 		p, err = contracts.Decode[contracts.SigningKeyPublishedV1](ev)
 	case reflect.TypeFor[contracts.ReportFiledV1]():
 		p, err = contracts.Decode[contracts.ReportFiledV1](ev)
+	case reflect.TypeFor[contracts.AccountOpenedV1]():
+		p, err = contracts.Decode[contracts.AccountOpenedV1](ev)
+	case reflect.TypeFor[contracts.AccountClosedV1]():
+		p, err = contracts.Decode[contracts.AccountClosedV1](ev)
+	case reflect.TypeFor[contracts.CardIssuedV1]():
+		p, err = contracts.Decode[contracts.CardIssuedV1](ev)
+	case reflect.TypeFor[contracts.CardStatusChangedV1]():
+		p, err = contracts.Decode[contracts.CardStatusChangedV1](ev)
+	case reflect.TypeFor[contracts.StatementIssuedV1]():
+		p, err = contracts.Decode[contracts.StatementIssuedV1](ev)
 	default:
 		t.Fatalf("decodeAs does not know %v", goType)
 	}
@@ -363,6 +380,20 @@ const (
 	revoked    = contracts.TypeSessionRevokedV1
 	signingKey = contracts.TypeSigningKeyPublishedV1
 	report     = contracts.TypeReportFiledV1
+
+	accountOpened = contracts.TypeAccountOpenedV1
+	accountClosed = contracts.TypeAccountClosedV1
+	cardIssued    = contracts.TypeCardIssuedV1
+	cardChanged   = contracts.TypeCardStatusChangedV1
+	statement     = contracts.TypeStatementIssuedV1
+)
+
+// Beyond what an int64 holds, written exactly: a float64 would round them.
+var (
+	maxInt64      = json.Number("9223372036854775807")
+	minInt64      = json.Number("-9223372036854775808")
+	aboveMaxInt64 = json.Number("9223372036854775808")
+	belowMinInt64 = json.Number("-9223372036854775809")
 )
 
 // badPayloads breaks the golden data one way at a time. The typed decoder and
@@ -447,6 +478,119 @@ var badPayloads = []payloadCase{
 	{name: "reason of 501 characters", typ: report, change: set("reason", strings.Repeat("x", 501)), field: "reason"},
 	{name: "reason of 501 emoji", typ: report, change: set("reason", strings.Repeat("😡", 501)), field: "reason"},
 	{name: "missing reported_at", typ: report, change: del("reported_at"), field: "reported_at"},
+
+	{name: "missing account_id", typ: accountOpened, change: del("account_id"), field: "account_id"},
+	{name: "account_id in upper case", typ: accountOpened, change: set("account_id", "01A1A0ED-4004-7874-8DFF-F42822335332"), field: "account_id"},
+	{name: "opened without user_id", typ: accountOpened, change: del("user_id"), field: "user_id"},
+	{name: "opened with user_id not a UUID", typ: accountOpened, change: set("user_id", "ada"), field: "user_id"},
+	{name: "missing name", typ: accountOpened, change: del("name"), field: "name"},
+	{name: "empty name", typ: accountOpened, change: set("name", ""), field: "name"},
+	{name: "name of 81 characters", typ: accountOpened, change: set("name", strings.Repeat("n", 81)), field: "name"},
+	{name: "name of 81 emoji", typ: accountOpened, change: set("name", strings.Repeat("💳", 81)), field: "name"},
+	{name: "name a number", typ: accountOpened, change: set("name", 7), field: "name"},
+	{name: "missing currency", typ: accountOpened, change: del("currency"), field: "currency"},
+	{name: "empty currency", typ: accountOpened, change: set("currency", ""), field: "currency"},
+	{name: "currency in lower case", typ: accountOpened, change: set("currency", "eur"), field: "currency"},
+	{name: "currency of 2 letters", typ: accountOpened, change: set("currency", "EU"), field: "currency"},
+	{name: "currency of 4 letters", typ: accountOpened, change: set("currency", "EURO"), field: "currency"},
+	{name: "currency a symbol", typ: accountOpened, change: set("currency", "€"), field: "currency"},
+	{name: "currency as its ISO number", typ: accountOpened, change: set("currency", 978), field: "currency"},
+	{name: "currency with a newline", typ: accountOpened, change: set("currency", "EUR\n"), field: "currency"},
+	{name: "missing credit_limit_minor", typ: accountOpened, change: del("credit_limit_minor"), field: "credit_limit_minor"},
+	{name: "negative credit_limit_minor", typ: accountOpened, change: set("credit_limit_minor", -1), field: "credit_limit_minor"},
+	{name: "credit_limit_minor with a fraction", typ: accountOpened, change: set("credit_limit_minor", 2500.5), field: "credit_limit_minor"},
+	{name: "credit_limit_minor a string", typ: accountOpened, change: set("credit_limit_minor", "250000"), field: "credit_limit_minor"},
+	{name: "credit_limit_minor null", typ: accountOpened, change: set("credit_limit_minor", nil), field: "credit_limit_minor"},
+	{name: "credit_limit_minor beyond int64", typ: accountOpened, change: set("credit_limit_minor", aboveMaxInt64), field: "credit_limit_minor"},
+	{name: "missing opened_at", typ: accountOpened, change: del("opened_at"), field: "opened_at"},
+	{name: "opened_at a date only", typ: accountOpened, change: set("opened_at", "2026-11-03"), field: "opened_at"},
+
+	{name: "closed without account_id", typ: accountClosed, change: del("account_id"), field: "account_id"},
+	{name: "closed without user_id", typ: accountClosed, change: del("user_id"), field: "user_id"},
+	{name: "closed without reason", typ: accountClosed, change: del("reason"), field: "reason"},
+	{name: "empty closing reason", typ: accountClosed, change: set("reason", ""), field: "reason"},
+	{name: "unknown closing reason", typ: accountClosed, change: set("reason", "fraud"), field: "reason"},
+	{name: "closing reason in other case", typ: accountClosed, change: set("reason", "User_Deleted"), field: "reason"},
+	{name: "missing closed_at", typ: accountClosed, change: del("closed_at"), field: "closed_at"},
+	{name: "closed_at in words", typ: accountClosed, change: set("closed_at", "today"), field: "closed_at"},
+
+	{name: "missing card_id", typ: cardIssued, change: del("card_id"), field: "card_id"},
+	{name: "card_id a card number", typ: cardIssued, change: set("card_id", "4111111111111111"), field: "card_id"},
+	{name: "issued without account_id", typ: cardIssued, change: del("account_id"), field: "account_id"},
+	{name: "issued without user_id", typ: cardIssued, change: del("user_id"), field: "user_id"},
+	{name: "missing kind", typ: cardIssued, change: del("kind"), field: "kind"},
+	{name: "unknown kind", typ: cardIssued, change: set("kind", "metal"), field: "kind"},
+	{name: "missing brand", typ: cardIssued, change: del("brand"), field: "brand"},
+	{name: "unknown brand", typ: cardIssued, change: set("brand", "amex"), field: "brand"},
+	{name: "brand in upper case", typ: cardIssued, change: set("brand", "VISA"), field: "brand"},
+	{name: "missing last4", typ: cardIssued, change: del("last4"), field: "last4"},
+	{name: "last4 of 3 digits", typ: cardIssued, change: set("last4", "821"), field: "last4"},
+	{name: "last4 of 5 digits", typ: cardIssued, change: set("last4", "44821"), field: "last4"},
+	{name: "last4 the whole number", typ: cardIssued, change: set("last4", "4111111111114821"), field: "last4"},
+	{name: "last4 with a letter", typ: cardIssued, change: set("last4", "48a1"), field: "last4"},
+	{name: "last4 a number", typ: cardIssued, change: set("last4", 4821), field: "last4"},
+	{name: "missing expires", typ: cardIssued, change: del("expires"), field: "expires"},
+	{name: "expires in month 13", typ: cardIssued, change: set("expires", "2029-13"), field: "expires"},
+	{name: "expires in month 00", typ: cardIssued, change: set("expires", "2029-00"), field: "expires"},
+	{name: "expires with a day", typ: cardIssued, change: set("expires", "2029-11-30"), field: "expires"},
+	{name: "expires as printed on the card", typ: cardIssued, change: set("expires", "11/29"), field: "expires"},
+	{name: "expires with a one-digit month", typ: cardIssued, change: set("expires", "2029-1"), field: "expires"},
+	{name: "missing issued_at", typ: cardIssued, change: del("issued_at"), field: "issued_at"},
+
+	{name: "changed without card_id", typ: cardChanged, change: del("card_id"), field: "card_id"},
+	{name: "changed without account_id", typ: cardChanged, change: del("account_id"), field: "account_id"},
+	{name: "changed without user_id", typ: cardChanged, change: del("user_id"), field: "user_id"},
+	{name: "missing status", typ: cardChanged, change: del("status"), field: "status"},
+	{name: "unknown card status", typ: cardChanged, change: set("status", "blocked"), field: "status"},
+	{name: "card status in other case", typ: cardChanged, change: set("status", "Frozen"), field: "status"},
+	{name: "missing previous_status", typ: cardChanged, change: del("previous_status"), field: "previous_status"},
+	{name: "unknown previous_status", typ: cardChanged, change: set("previous_status", "lost"), field: "previous_status"},
+	{name: "missing actor", typ: cardChanged, change: del("actor"), field: "actor"},
+	{name: "unknown actor", typ: cardChanged, change: set("actor", "bank"), field: "actor"},
+	{name: "actor_id not a UUID", typ: cardChanged, change: set("actor_id", "admin"), field: "actor_id"},
+	{name: "actor_id empty rather than left out", typ: cardChanged, change: func(d map[string]any) {
+		d["actor"], d["actor_id"] = "system", ""
+	}, field: "actor_id"},
+	{name: "actor_id null", typ: cardChanged, change: func(d map[string]any) { d["actor"], d["actor_id"] = "system", nil }, field: "actor_id"},
+	{name: "missing status change reason", typ: cardChanged, change: del("reason"), field: "reason"},
+	{name: "status change reason of 201 characters", typ: cardChanged, change: set("reason", strings.Repeat("x", 201)), field: "reason"},
+	{name: "status change reason of 201 emoji", typ: cardChanged, change: set("reason", strings.Repeat("🧊", 201)), field: "reason"},
+	{name: "status change reason null", typ: cardChanged, change: set("reason", nil), field: "reason"},
+	{name: "missing changed_at", typ: cardChanged, change: del("changed_at"), field: "changed_at"},
+
+	{name: "missing statement_id", typ: statement, change: del("statement_id"), field: "statement_id"},
+	{name: "statement without account_id", typ: statement, change: del("account_id"), field: "account_id"},
+	{name: "statement without user_id", typ: statement, change: del("user_id"), field: "user_id"},
+	{name: "statement without currency", typ: statement, change: del("currency"), field: "currency"},
+	{name: "statement currency in lower case", typ: statement, change: set("currency", "eur"), field: "currency"},
+	{name: "missing period_start", typ: statement, change: del("period_start"), field: "period_start"},
+	{name: "period_start a date only", typ: statement, change: set("period_start", "2026-10-01"), field: "period_start"},
+	{name: "missing period_end", typ: statement, change: del("period_end"), field: "period_end"},
+	{name: "missing opening_balance_minor", typ: statement, change: del("opening_balance_minor"), field: "opening_balance_minor"},
+	{name: "opening_balance_minor in major units", typ: statement, change: set("opening_balance_minor", -15.0001), field: "opening_balance_minor"},
+	{name: "opening_balance_minor below int64", typ: statement, change: set("opening_balance_minor", belowMinInt64), field: "opening_balance_minor"},
+	{name: "missing purchases_minor", typ: statement, change: del("purchases_minor"), field: "purchases_minor"},
+	{name: "negative purchases_minor", typ: statement, change: set("purchases_minor", -48350), field: "purchases_minor"},
+	{name: "purchases_minor a string", typ: statement, change: set("purchases_minor", "48350"), field: "purchases_minor"},
+	{name: "missing payments_minor", typ: statement, change: del("payments_minor"), field: "payments_minor"},
+	{name: "negative payments_minor", typ: statement, change: set("payments_minor", -12000), field: "payments_minor"},
+	{name: "payments_minor with a fraction", typ: statement, change: set("payments_minor", 120.5), field: "payments_minor"},
+	{name: "missing closing_balance_minor", typ: statement, change: del("closing_balance_minor"), field: "closing_balance_minor"},
+	{name: "closing_balance_minor beyond int64", typ: statement, change: set("closing_balance_minor", aboveMaxInt64), field: "closing_balance_minor"},
+	{name: "missing amount_due_minor", typ: statement, change: del("amount_due_minor"), field: "amount_due_minor"},
+	{name: "negative amount_due_minor", typ: statement, change: set("amount_due_minor", -1), field: "amount_due_minor"},
+	{name: "amount_due_minor true", typ: statement, change: set("amount_due_minor", true), field: "amount_due_minor"},
+	{name: "missing due_date", typ: statement, change: del("due_date"), field: "due_date"},
+	{name: "empty due_date", typ: statement, change: set("due_date", ""), field: "due_date"},
+	{name: "due_date on February 30", typ: statement, change: set("due_date", "2026-02-30"), field: "due_date"},
+	{name: "due_date on February 29 of a common year", typ: statement, change: set("due_date", "2027-02-29"), field: "due_date"},
+	{name: "due_date in month 13", typ: statement, change: set("due_date", "2026-13-01"), field: "due_date"},
+	{name: "due_date on day 00", typ: statement, change: set("due_date", "2026-11-00"), field: "due_date"},
+	{name: "due_date with a one-digit day", typ: statement, change: set("due_date", "2026-11-2"), field: "due_date"},
+	{name: "due_date a timestamp", typ: statement, change: set("due_date", "2026-11-22T00:00:00Z"), field: "due_date"},
+	{name: "due_date in European order", typ: statement, change: set("due_date", "22.11.2026"), field: "due_date"},
+	{name: "due_date a month", typ: statement, change: set("due_date", "2026-11"), field: "due_date"},
+	{name: "missing statement issued_at", typ: statement, change: del("issued_at"), field: "issued_at"},
 }
 
 // goodPayloads are variations that the decoder and the schema must both accept.
@@ -466,6 +610,48 @@ var goodPayloads = []payloadCase{
 	{name: "reason of 500 emoji", typ: report, change: set("reason", strings.Repeat("😡", 500))},
 	{name: "reason of 1 character", typ: report, change: set("reason", "!")},
 	{name: "reason with markup", typ: report, change: set("reason", `<script>alert("x")</script>`)},
+
+	{name: "name of 80 emoji", typ: accountOpened, change: set("name", strings.Repeat("💳", 80))},
+	{name: "name with markup", typ: accountOpened, change: set("name", `<b>Holidays</b> & "fun"`)},
+	{name: "no credit", typ: accountOpened, change: set("credit_limit_minor", 0)},
+	{name: "credit_limit_minor of the largest int64", typ: accountOpened, change: set("credit_limit_minor", maxInt64)},
+	{name: "currency without minor units", typ: accountOpened, change: func(d map[string]any) { d["currency"], d["credit_limit_minor"] = "JPY", 300000 }},
+	{name: "closed by the holder", typ: accountClosed, change: set("reason", "closed_by_holder")},
+	{name: "closed by an admin", typ: accountClosed, change: set("reason", "closed_by_admin")},
+	{name: "virtual mastercard", typ: cardIssued, change: func(d map[string]any) { d["kind"], d["brand"] = "virtual", "mastercard" }},
+	{name: "last4 of zeros", typ: cardIssued, change: set("last4", "0000")},
+	{name: "expires in January", typ: cardIssued, change: set("expires", "2030-01")},
+	{name: "cancelled by the system", typ: cardChanged, change: func(d map[string]any) {
+		d["status"], d["previous_status"], d["actor"], d["reason"] = "cancelled", "frozen", "system", "user deleted"
+		delete(d, "actor_id")
+	}},
+	{name: "frozen by an admin", typ: cardChanged, change: func(d map[string]any) {
+		d["actor"], d["actor_id"] = "admin", "019e0dd3-730c-7566-b74e-308b1debf4b5"
+	}},
+	{name: "unfrozen without a reason", typ: cardChanged, change: func(d map[string]any) {
+		d["status"], d["previous_status"], d["reason"] = "active", "frozen", ""
+	}},
+	{name: "status change reason of 200 emoji", typ: cardChanged, change: set("reason", strings.Repeat("🧊", 200))},
+	{name: "credit balance", typ: statement, change: func(d map[string]any) {
+		d["opening_balance_minor"], d["purchases_minor"], d["payments_minor"] = -50000, 1000, 0
+		d["closing_balance_minor"], d["amount_due_minor"] = -49000, 0
+	}},
+	{name: "quiet period", typ: statement, change: func(d map[string]any) {
+		d["opening_balance_minor"], d["purchases_minor"], d["payments_minor"] = 0, 0, 0
+		d["closing_balance_minor"], d["amount_due_minor"] = 0, 0
+	}},
+	{name: "balances at the edges of int64", typ: statement, change: func(d map[string]any) {
+		d["opening_balance_minor"], d["purchases_minor"], d["payments_minor"] = maxInt64, 1, 1
+		d["closing_balance_minor"] = maxInt64
+	}},
+	{name: "largest payment on the smallest balance", typ: statement, change: func(d map[string]any) {
+		d["opening_balance_minor"], d["purchases_minor"], d["payments_minor"] = json.Number("-1"), 0, maxInt64
+		d["closing_balance_minor"], d["amount_due_minor"] = minInt64, 0
+	}},
+	{name: "due on a leap day", typ: statement, change: set("due_date", "2028-02-29")},
+	{name: "period in local time", typ: statement, change: func(d map[string]any) {
+		d["period_start"], d["period_end"] = "2026-10-01T00:00:00+02:00", "2026-11-01T00:00:00+01:00"
+	}},
 }
 
 func TestBadPayloads(t *testing.T) {
@@ -530,6 +716,23 @@ func TestRulesBeyondTheSchema(t *testing.T) {
 		{name: "key window ends before it starts", typ: signingKey, change: set("not_after", "2026-10-01T00:00:00Z"), field: "not_after"},
 		{name: "key window of no length", typ: signingKey, change: set("not_after", "2026-11-01T00:00:00Z"), field: "not_after"},
 		{name: "zero time", typ: deleted, change: set("deleted_at", "0001-01-01T00:00:00Z"), field: "deleted_at"},
+		{name: "period ends before it starts", typ: statement, change: set("period_end", "2026-09-30T00:00:00Z"), field: "period_end"},
+		{name: "period of no length", typ: statement, change: set("period_end", "2026-10-01T00:00:00Z"), field: "period_end"},
+		{name: "closing balance off by a cent", typ: statement, change: set("closing_balance_minor", 34851), field: "closing_balance_minor"},
+		{name: "closing balance that ignores the opening balance", typ: statement, change: set("closing_balance_minor", 36350), field: "closing_balance_minor"},
+		{name: "closing balance wrapped around int64", typ: statement, change: func(d map[string]any) {
+			d["opening_balance_minor"], d["purchases_minor"], d["payments_minor"] = maxInt64, 1, 0
+			d["closing_balance_minor"] = minInt64
+		}, field: "closing_balance_minor"},
+		{name: "closing balance beyond int64", typ: statement, change: func(d map[string]any) {
+			d["opening_balance_minor"], d["purchases_minor"], d["payments_minor"] = maxInt64, maxInt64, 0
+			d["closing_balance_minor"] = json.Number("-2")
+		}, field: "closing_balance_minor"},
+		{name: "status that did not change", typ: cardChanged, change: set("previous_status", "frozen"), field: "status"},
+		{name: "system with an actor_id", typ: cardChanged, change: set("actor", "system"), field: "actor_id"},
+		{name: "holder without actor_id", typ: cardChanged, change: del("actor_id"), field: "actor_id"},
+		{name: "admin without actor_id", typ: cardChanged, change: func(d map[string]any) { d["actor"] = "admin"; delete(d, "actor_id") }, field: "actor_id"},
+		{name: "holder who is somebody else", typ: cardChanged, change: set("actor_id", "019e0dd3-730c-7566-b74e-308b1debf4b5"), field: "actor_id"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -651,6 +854,39 @@ func TestValidate(t *testing.T) {
 		{"zero deletion", contracts.UserDeletedV1{}, "user_id"},
 		{"zero revocation", contracts.SessionRevokedV1{}, "session_id"},
 		{"zero report", contracts.ReportFiledV1{}, "report_id"},
+		{"zero account opening", contracts.AccountOpenedV1{}, "account_id"},
+		{"zero account closing", contracts.AccountClosedV1{}, "account_id"},
+		{"zero card", contracts.CardIssuedV1{}, "card_id"},
+		{"zero card status change", contracts.CardStatusChangedV1{}, "card_id"},
+		{"zero statement", contracts.StatementIssuedV1{}, "statement_id"},
+		{"valid statement", validStatement(func(*contracts.StatementIssuedV1) {}), ""},
+		{"statement with a negative purchase total", validStatement(func(s *contracts.StatementIssuedV1) {
+			s.PurchasesMinor, s.ClosingBalanceMinor = -100, -12100
+		}), "purchases_minor"},
+		{"statement whose sum stays within int64", validStatement(func(s *contracts.StatementIssuedV1) {
+			s.OpeningBalanceMinor, s.PurchasesMinor, s.PaymentsMinor, s.ClosingBalanceMinor = math.MaxInt64, math.MaxInt64, math.MaxInt64, math.MaxInt64
+		}), ""},
+		{"statement whose sum stays within int64 downwards", validStatement(func(s *contracts.StatementIssuedV1) {
+			s.OpeningBalanceMinor, s.PurchasesMinor, s.PaymentsMinor, s.ClosingBalanceMinor = math.MinInt64+1, 0, 1, math.MinInt64
+		}), ""},
+		{"statement whose sum overflows", validStatement(func(s *contracts.StatementIssuedV1) {
+			s.OpeningBalanceMinor, s.PurchasesMinor, s.PaymentsMinor, s.ClosingBalanceMinor = math.MaxInt64, 1, 0, math.MinInt64
+		}), "closing_balance_minor"},
+		{"statement whose sum underflows", validStatement(func(s *contracts.StatementIssuedV1) {
+			s.OpeningBalanceMinor, s.PurchasesMinor, s.PaymentsMinor, s.ClosingBalanceMinor = math.MinInt64, 0, 1, math.MaxInt64
+		}), "closing_balance_minor"},
+		{"statement due on a day that does not exist", validStatement(func(s *contracts.StatementIssuedV1) { s.DueDate = "2026-04-31" }), "due_date"},
+		{"statement in a lower-case currency", validStatement(func(s *contracts.StatementIssuedV1) { s.Currency = "usd" }), "currency"},
+		{"statement without its end", validStatement(func(s *contracts.StatementIssuedV1) { s.PeriodEnd = time.Time{} }), "period_end"},
+		{"card status change by the system", contracts.CardStatusChangedV1{
+			CardID: "01a1a0ed-4004-7822-b3f0-11eaae4d6fdf", AccountID: "01a1a0ed-4004-7874-8dff-f42822335332",
+			UserID: "01a19b53-741b-74c0-9095-71d6b11f635f", Status: contracts.CardCancelled, PreviousStatus: contracts.CardActive,
+			Actor: contracts.ActorSystem, ChangedAt: time.Date(2026, 11, 22, 19, 45, 12, 0, time.UTC),
+		}, ""},
+		{"negative credit limit", contracts.AccountOpenedV1{
+			AccountID: "01a1a0ed-4004-7874-8dff-f42822335332", UserID: "01a19b53-741b-74c0-9095-71d6b11f635f", Name: "Everyday",
+			Currency: "EUR", CreditLimitMinor: -1, OpenedAt: time.Date(2026, 11, 3, 10, 21, 5, 0, time.UTC),
+		}, "credit_limit_minor"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -666,6 +902,31 @@ func TestValidate(t *testing.T) {
 				t.Errorf("Validate: %v, want a *DataError of %s naming %q", err, c.payload.EventType(), c.field)
 			}
 		})
+	}
+}
+
+func validStatement(change func(*contracts.StatementIssuedV1)) contracts.StatementIssuedV1 {
+	s := contracts.StatementIssuedV1{
+		StatementID: "01a194d5-c533-79e8-b1b5-131329be5d21", AccountID: "019e0dde-420a-7298-a4c2-771116e58928",
+		UserID: "019e0dd3-730c-7566-b74e-308b1debf4b5", Currency: "EUR",
+		PeriodStart: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), PeriodEnd: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+		OpeningBalanceMinor: 0, PurchasesMinor: 15000, PaymentsMinor: 3000, ClosingBalanceMinor: 12000, AmountDueMinor: 12000,
+		DueDate: "2026-11-22", IssuedAt: time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC),
+	}
+	change(&s)
+	return s
+}
+
+// TestNoCardNumber guards the promise of CardIssuedV1: no event type has a
+// field that would carry a card number or its security code.
+func TestNoCardNumber(t *testing.T) {
+	forbidden := []string{"pan", "number", "card_number", "cardnumber", "cvv", "cvc", "security_code"}
+	for _, info := range contracts.Types() {
+		for name := range jsonFields(info.GoType) {
+			if slices.Contains(forbidden, strings.ToLower(name)) {
+				t.Errorf("%s has a field %q: the card number never leaves scs-cards", info.Type, name)
+			}
+		}
 	}
 }
 

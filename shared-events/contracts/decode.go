@@ -96,8 +96,9 @@ func decodeData[T Payload](data []byte) (T, error) {
 // decodeFields fills the struct dst points to from the JSON object data one field
 // at a time, so that an error can name the field; encoding/json would also match
 // names case-insensitively, which the schema does not. A field is required unless
-// its json tag says omitempty or omitzero; embedded structs without a tag are
-// flattened as encoding/json does.
+// its json tag says omitempty or omitzero, and such an optional field is either
+// left out or holds a value other than its zero value; embedded structs without a
+// tag are flattened as encoding/json does.
 func decodeFields(eventType string, data []byte, dst any) error {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(data, &fields); err != nil || fields == nil {
@@ -121,15 +122,23 @@ func decodeStruct(eventType string, fields map[string]json.RawMessage, v reflect
 		if !f.IsExported() || name == "" || name == "-" {
 			continue
 		}
+		opts := strings.Split(options, ",")
+		optional := slices.Contains(opts, "omitempty") || slices.Contains(opts, "omitzero")
 		raw, ok := fields[name]
 		if !ok {
-			if opts := strings.Split(options, ","); slices.Contains(opts, "omitempty") || slices.Contains(opts, "omitzero") {
+			if optional {
 				continue
 			}
 			return &DataError{Type: eventType, Field: name, Reason: "is missing"}
 		}
 		if err := decodeValue(raw, v.Field(i)); err != nil {
 			return &DataError{Type: eventType, Field: name, Reason: "must be " + describeType(f.Type)}
+		}
+		// An optional field that is there with its zero value, such as "", would
+		// read as left out, pass Validate and vanish when the payload is encoded
+		// again, while the schema refuses it.
+		if optional && v.Field(i).IsZero() {
+			return &DataError{Type: eventType, Field: name, Reason: "is empty; leave the field out instead"}
 		}
 	}
 	return nil

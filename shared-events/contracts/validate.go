@@ -19,6 +19,14 @@ var (
 	// time.Parse alone also accepts a one-digit hour, a comma before the fraction
 	// and a 24-hour offset, which neither RFC 3339 nor the schemas' date-time do.
 	timePattern = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`)
+	// The shape of a calendar date; checkDate and the schemas' format "date"
+	// then refuse a day the month does not have.
+	datePattern = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
+	// A month of the calendar, "YYYY-MM" with MM from 01 to 12.
+	monthPattern = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])$`)
+	// The ISO 4217 alphabetic shape only: whether a code is assigned is the
+	// owner's business, and a consumer shows a code it does not know as it is.
+	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
 )
 
 var errNotRFC3339 = errors.New("not an RFC 3339 timestamp")
@@ -105,6 +113,32 @@ func checkTime(eventType, field string, value time.Time) error {
 	// and encoding/json refuses to write it.
 	if _, err := value.MarshalText(); err != nil {
 		return &DataError{Type: eventType, Field: field, Reason: "has no RFC 3339 form: " + err.Error()}
+	}
+	return nil
+}
+
+func checkNonNegative(eventType, field string, value int64) error {
+	if value < 0 {
+		return &DataError{Type: eventType, Field: field, Reason: fmt.Sprintf("is %d, must not be negative", value)}
+	}
+	return nil
+}
+
+func checkCurrency(eventType, field, value string) error {
+	return checkPattern(eventType, field, value, currencyPattern, `an ISO 4217 code of 3 upper-case letters such as "EUR"`)
+}
+
+func checkMonth(eventType, field, value string) error {
+	return checkPattern(eventType, field, value, monthPattern, `a month "YYYY-MM" such as "2029-11"`)
+}
+
+// checkDate accepts a calendar date "YYYY-MM-DD" that exists: not February 30.
+func checkDate(eventType, field, value string) error {
+	if err := checkPattern(eventType, field, value, datePattern, `a date "YYYY-MM-DD" such as "2026-12-22"`); err != nil {
+		return err
+	}
+	if _, err := time.Parse(time.DateOnly, value); err != nil {
+		return &DataError{Type: eventType, Field: field, Reason: fmt.Sprintf("is %q, not a day of the calendar", value)}
 	}
 	return nil
 }
