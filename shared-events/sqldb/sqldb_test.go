@@ -162,3 +162,41 @@ func TestMigrateFromInstancesStartingTogether(t *testing.T) {
 		t.Errorf("schema_migrations holds %d rows for notes, %v; want 2", n, err)
 	}
 }
+
+// TestStatementIsPreparedOnce returns one statement per query, usable in
+// every transaction after it.
+func TestStatementIsPreparedOnce(t *testing.T) {
+	for _, b := range servicetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			db := b.Open(t)
+			ctx := context.Background()
+			if _, err := db.Exec(`CREATE TABLE counters (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)`); err != nil {
+				t.Fatal(err)
+			}
+			const insert = `INSERT INTO counters (id, n) VALUES ($1, $2)`
+			first, err := db.Statement(ctx, insert)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := db.Statement(ctx, insert)
+			if err != nil || again != first {
+				t.Fatalf("a second Statement of the query: %p, %v; want the first, %p", again, err, first)
+			}
+			for i := range 3 {
+				if err := db.InTx(ctx, func(tx *sql.Tx) error {
+					_, err := tx.StmtContext(ctx, first).ExecContext(ctx, i, i*10)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var sum int
+			if err := db.QueryRow(`SELECT sum(n) FROM counters`).Scan(&sum); err != nil || sum != 30 {
+				t.Errorf("sum %d, %v; want the three rows", sum, err)
+			}
+			if _, err := db.Statement(ctx, `SELECT * FROM no_such_table`); err == nil {
+				t.Error("a statement on a missing table was prepared")
+			}
+		})
+	}
+}

@@ -271,3 +271,48 @@ func nullMicros(v sql.NullInt64) time.Time {
 func (s *Service) inTx(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
 	return wrap(what, s.DB.InTx(ctx, fn))
 }
+
+// hotQueries are the statements of the terminal's hot path, prepared once
+// (see sqldb.DB.Statement) before its transactions begin, by dialect ("" for
+// both).
+var hotQueries = map[string]sqldb.Dialect{}
+
+// hot registers a query of the hot path and returns it.
+func hot(query string) string { return hotOn("", query) }
+
+// hotOn registers a query of the hot path in one dialect only.
+func hotOn(d sqldb.Dialect, query string) string {
+	hotQueries[query] = d
+	return query
+}
+
+// prepare prepares the hot path's statements, once.
+func (s *Service) prepare(ctx context.Context) error {
+	for q, d := range hotQueries {
+		if d != "" && d != s.DB.Dialect {
+			continue
+		}
+		if _, err := s.DB.Statement(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exec runs a hot statement in tx.
+func (s *Service) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	stmt, err := s.DB.Statement(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+}
+
+// scan runs a hot query in tx and scans its one row.
+func (s *Service) scan(ctx context.Context, tx *sql.Tx, query string, args []any, dest ...any) error {
+	stmt, err := s.DB.Statement(ctx, query)
+	if err != nil {
+		return err
+	}
+	return tx.StmtContext(ctx, stmt).QueryRowContext(ctx, args...).Scan(dest...)
+}

@@ -81,36 +81,60 @@ func (s *Service) idempotent(ctx context.Context, scope, key, name string, reque
 		return replyInFlight(), nil
 	}
 	defer s.inflight.Delete(inflight)
+	if err := s.prepare(ctx); err != nil {
+		return Reply{}, wrap(name, err)
+	}
 
+	reply, err := s.once(ctx, scope, key, inflight, hash, op)
+	if errors.Is(err, errKeyTaken) {
+		// Another instance stored the key after this transaction's snapshot
+		// (see once): it rolled back, and a second try finds the answer.
+		reply, err = s.once(ctx, scope, key, inflight, hash, op)
+	}
+	if err != nil {
+		return Reply{}, wrap(name, err)
+	}
+	return reply, nil
+}
+
+// errKeyTaken is a key stored by another transaction between this one's
+// look-up and its insert.
+var errKeyTaken = errors.New("the idempotency key was stored meanwhile")
+
+// once is one try of idempotent's transaction.
+func (s *Service) once(ctx context.Context, scope, key, inflight, hash string, op operation) (Reply, error) {
 	var reply Reply
-	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		var stored sql.NullString
+		var status sql.NullInt64
+		var body []byte
 		if s.DB.Dialect == sqldb.Postgres {
+			// Across instances, the advisory lock answers 409 for a key in
+			// flight. The look-up shares its statement, and so reads from a
+			// snapshot taken just before the lock: a first request that
+			// commits in between is found by the insert's unique key instead
+			// (errKeyTaken), and then by the second try.
 			var got bool
-			if err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))`, inflight).Scan(&got); err != nil {
+			if err := s.scan(ctx, tx, qLockAndFindKey, []any{inflight, scope, key}, &got, &stored, &status, &body); err != nil {
 				return err
 			}
 			if !got {
 				reply = replyInFlight()
 				return nil
 			}
-		}
-		var stored string
-		var status int
-		var body []byte
-		err := tx.QueryRowContext(ctx, `SELECT request_hash, status, body FROM idempotency_keys WHERE scope = $1 AND key = $2`,
-			scope, key).Scan(&stored, &status, &body)
-		switch {
-		case err == nil && stored != hash:
-			reply = replyKeyReused()
-			return nil
-		case err == nil:
-			reply = Reply{Status: status, Body: body, Replayed: true}
-			return nil
-		case !errors.Is(err, sql.ErrNoRows):
+		} else if err := s.scan(ctx, tx, qStoredKey, []any{scope, key}, &stored, &status, &body); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
+		switch {
+		case stored.Valid && stored.String != hash:
+			reply = replyKeyReused()
+			return nil
+		case stored.Valid:
+			reply = Reply{Status: int(status.Int64), Body: body, Replayed: true}
+			return nil
+		}
 		now := s.now()
-		status, value, err := op(ctx, tx, now)
+		code, value, err := op(ctx, tx, now)
 		if err != nil {
 			return err
 		}
@@ -119,17 +143,16 @@ func (s *Service) idempotent(ctx context.Context, scope, key, name string, reque
 		} else if body, err = json.Marshal(value); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_at_us) VALUES ($1, $2, $3, $4, $5, $6)`,
-			scope, key, hash, status, string(body), micros(now)); err != nil {
+		if _, err := s.exec(ctx, tx, qStoreKey, scope, key, hash, code, string(body), micros(now)); err != nil {
+			if isUniqueViolation(err) {
+				return errKeyTaken
+			}
 			return err
 		}
-		reply = Reply{Status: status, Body: body}
+		reply = Reply{Status: code, Body: body}
 		return nil
 	})
-	if err != nil {
-		return Reply{}, wrap(name, err)
-	}
-	return reply, nil
+	return reply, err
 }
 
 // requestHash identifies a request: the operation's name and its parsed

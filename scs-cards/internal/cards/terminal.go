@@ -10,8 +10,26 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/sqldb"
 
 	"github.com/scs-platform/scs-cards/internal/money"
+)
+
+// The statements of the terminal's hot path, prepared once.
+var (
+	qLockAndFindKey = hotOn(sqldb.Postgres, `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)), k.request_hash, k.status, k.body
+		FROM (SELECT 1) AS one LEFT JOIN idempotency_keys k ON k.scope = $2 AND k.key = $3`)
+	qStoredKey   = hot(`SELECT request_hash, status, body FROM idempotency_keys WHERE scope = $1 AND key = $2`)
+	qStoreKey    = hot(`INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_at_us) VALUES ($1, $2, $3, $4, $5, $6)`)
+	qCardForAuth = hot(`SELECT c.account_id, c.status, a.currency, a.status FROM cards c JOIN accounts a ON a.id = c.account_id WHERE c.id = $1`)
+	qHold        = hot(`UPDATE accounts SET held_minor = held_minor + $2
+		WHERE id = (SELECT account_id FROM cards WHERE id = $1 AND status = 'active') AND status = 'open' AND currency = $3
+			AND credit_limit_minor - posted_minor - held_minor >= $2
+		RETURNING id`)
+	qDeclined = hot(`INSERT INTO transactions (id, account_id, card_id, kind, merchant, amount_minor, status, decline_reason, created_at_us, settled_at_us)
+			VALUES ($1, $2, $3, 'purchase', $4, $5, 'declined', $6, $7, $7)`)
+	qPending = hot(`INSERT INTO transactions (id, account_id, card_id, kind, merchant, amount_minor, status, created_at_us, expires_at_us)
+		VALUES ($1, $2, $3, 'purchase', $4, $5, 'pending', $6, $7)`)
 )
 
 // AuthoriseRequest asks to authorise a purchase on a card: to hold Amount of
@@ -83,9 +101,23 @@ func (s *Service) authorise(ctx context.Context, tx *sql.Tx, req AuthoriseReques
 		ID: uuid.Must(uuid.NewV7()).String(), CardID: req.CardID, AmountMinor: req.Amount.Minor,
 		Currency: string(req.Amount.Currency), Merchant: req.Merchant, CreatedAt: now,
 	}
-	var accountID, cardStatus, currency, accountStatus string
-	err := tx.QueryRowContext(ctx, `SELECT c.account_id, c.status, a.currency, a.status FROM cards c JOIN accounts a ON a.id = c.account_id WHERE c.id = $1`,
-		req.CardID).Scan(&accountID, &cardStatus, &currency, &accountStatus)
+	// The limit check and the hold in one conditional update: of two
+	// authorisations that would together pass the limit, the second one finds
+	// the first's hold and matches no row. An approval is this one statement;
+	// only a decline looks for its reason.
+	var accountID string
+	err := s.scan(ctx, tx, qHold, []any{req.CardID, req.Amount.Minor, string(req.Amount.Currency)}, &accountID)
+	if err == nil {
+		expires := now.Add(s.AuthorisationTTL)
+		a.Approved, a.Status, a.ExpiresAt = true, StatusPending, &expires
+		_, err = s.exec(ctx, tx, qPending, a.ID, accountID, req.CardID, req.Merchant, req.Amount.Minor, micros(now), micros(expires))
+		return a, err
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return a, err
+	}
+	var cardStatus, currency, accountStatus string
+	err = s.scan(ctx, tx, qCardForAuth, []any{req.CardID}, &accountID, &cardStatus, &currency, &accountStatus)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Nothing to record in a ledger: the card is nobody's.
 		return a.declined(DeclineUnknownCard), nil
@@ -93,7 +125,7 @@ func (s *Service) authorise(ctx context.Context, tx *sql.Tx, req AuthoriseReques
 	if err != nil {
 		return a, err
 	}
-	var reason DeclineReason
+	reason := DeclineInsufficientCredit
 	switch {
 	case accountStatus != "open":
 		reason = DeclineAccountClosed
@@ -103,33 +135,9 @@ func (s *Service) authorise(ctx context.Context, tx *sql.Tx, req AuthoriseReques
 		reason = DeclineCardFrozen
 	case currency != string(req.Amount.Currency):
 		reason = DeclineWrongCurrency
-	default:
-		// The limit check and the hold in one conditional update: of two
-		// authorisations that would together pass the limit, the second one
-		// finds the first's hold and matches no row.
-		res, err := tx.ExecContext(ctx, `UPDATE accounts SET held_minor = held_minor + $2
-			WHERE id = $1 AND credit_limit_minor - posted_minor - held_minor >= $2`, accountID, req.Amount.Minor)
-		if err != nil {
-			return a, err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return a, err
-		} else if n == 0 {
-			reason = DeclineInsufficientCredit
-		}
 	}
-	if reason != "" {
-		a = a.declined(reason)
-		_, err = tx.ExecContext(ctx, `INSERT INTO transactions (id, account_id, card_id, kind, merchant, amount_minor, status, decline_reason, created_at_us, settled_at_us)
-			VALUES ($1, $2, $3, 'purchase', $4, $5, 'declined', $6, $7, $7)`,
-			a.ID, accountID, req.CardID, req.Merchant, req.Amount.Minor, string(reason), micros(now))
-		return a, err
-	}
-	expires := now.Add(s.AuthorisationTTL)
-	a.Approved, a.Status, a.ExpiresAt = true, StatusPending, &expires
-	_, err = tx.ExecContext(ctx, `INSERT INTO transactions (id, account_id, card_id, kind, merchant, amount_minor, status, created_at_us, expires_at_us)
-		VALUES ($1, $2, $3, 'purchase', $4, $5, 'pending', $6, $7)`,
-		a.ID, accountID, req.CardID, req.Merchant, req.Amount.Minor, micros(now), micros(expires))
+	a = a.declined(reason)
+	_, err = s.exec(ctx, tx, qDeclined, a.ID, accountID, req.CardID, req.Merchant, req.Amount.Minor, string(reason), micros(now))
 	return a, err
 }
 
