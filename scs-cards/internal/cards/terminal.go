@@ -26,6 +26,14 @@ var (
 		WHERE id = (SELECT account_id FROM cards WHERE id = $1 AND status = 'active') AND status = 'open' AND currency = $3
 			AND credit_limit_minor - posted_minor - held_minor >= $2
 		RETURNING id`)
+	qHoldAndRecord = hotOn(sqldb.Postgres, `WITH held AS (
+			UPDATE accounts SET held_minor = held_minor + $2
+			WHERE id = (SELECT account_id FROM cards WHERE id = $1 AND status = 'active') AND status = 'open' AND currency = $3
+				AND credit_limit_minor - posted_minor - held_minor >= $2
+			RETURNING id)
+		INSERT INTO transactions (id, account_id, card_id, kind, merchant, amount_minor, status, created_at_us, expires_at_us)
+		SELECT $4, id, $1, 'purchase', $5, $2, 'pending', $6, $7 FROM held
+		RETURNING account_id`)
 	qDeclined = hot(`INSERT INTO transactions (id, account_id, card_id, kind, merchant, amount_minor, status, decline_reason, created_at_us, settled_at_us)
 			VALUES ($1, $2, $3, 'purchase', $4, $5, 'declined', $6, $7, $7)`)
 	qPending = hot(`INSERT INTO transactions (id, account_id, card_id, kind, merchant, amount_minor, status, created_at_us, expires_at_us)
@@ -106,12 +114,17 @@ func (s *Service) authorise(ctx context.Context, tx *sql.Tx, req AuthoriseReques
 	// the first's hold and matches no row. An approval is this one statement;
 	// only a decline looks for its reason.
 	var accountID string
-	err := s.scan(ctx, tx, qHold, []any{req.CardID, req.Amount.Minor, string(req.Amount.Currency)}, &accountID)
-	if err == nil {
-		expires := now.Add(s.AuthorisationTTL)
-		a.Approved, a.Status, a.ExpiresAt = true, StatusPending, &expires
+	expires := now.Add(s.AuthorisationTTL)
+	var err error
+	if s.DB.Dialect == sqldb.Postgres {
+		// The same, and the ledger row with it, in one round trip.
+		err = s.scan(ctx, tx, qHoldAndRecord, []any{req.CardID, req.Amount.Minor, string(req.Amount.Currency), a.ID, req.Merchant, micros(now), micros(expires)}, &accountID)
+	} else if err = s.scan(ctx, tx, qHold, []any{req.CardID, req.Amount.Minor, string(req.Amount.Currency)}, &accountID); err == nil {
 		_, err = s.exec(ctx, tx, qPending, a.ID, accountID, req.CardID, req.Merchant, req.Amount.Minor, micros(now), micros(expires))
-		return a, err
+	}
+	if err == nil {
+		a.Approved, a.Status, a.ExpiresAt = true, StatusPending, &expires
+		return a, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return a, err
