@@ -156,7 +156,9 @@ func (s *Service) ChangeCard(ctx context.Context, userID, cardID, change, reason
 		return refuse("", "There is no such change of a card.")
 	}
 	return s.inTx(ctx, "change a card", func(tx *sql.Tx) error {
-		c, err := s.cardOf(ctx, tx, userID, cardID)
+		// Locked, so that of a cancel and a freeze at once, the second sees
+		// the first: a cancelled card stays cancelled.
+		c, err := s.cardOf(ctx, tx, userID, cardID, true)
 		if err != nil {
 			return err
 		}
@@ -186,7 +188,8 @@ func (s *Service) setCardStatus(ctx context.Context, tx *sql.Tx, c Card, to cont
 		}
 	}
 	var version int64
-	err := tx.QueryRowContext(ctx, `UPDATE cards SET status = $2, frozen_by = $3, version = version + 1 WHERE id = $1 RETURNING version`,
+	// A cancelled card never changes again, whatever the caller read.
+	err := tx.QueryRowContext(ctx, `UPDATE cards SET status = $2, frozen_by = $3, version = version + 1 WHERE id = $1 AND status <> 'cancelled' RETURNING version`,
 		c.ID, string(to), frozenBy).Scan(&version)
 	if err != nil {
 		return err
@@ -219,7 +222,7 @@ type CardChange struct {
 
 // CardChanges returns the changes of the holder's card, newest first.
 func (s *Service) CardChanges(ctx context.Context, userID, cardID string) ([]CardChange, error) {
-	if _, err := s.cardOf(ctx, s.DB, userID, cardID); err != nil {
+	if _, err := s.cardOf(ctx, s.DB, userID, cardID, false); err != nil {
 		return nil, wrap("card changes", err)
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT from_status, to_status, actor, reason, at_us FROM card_changes WHERE card_id = $1 ORDER BY seq DESC LIMIT 50`, cardID)
@@ -239,6 +242,15 @@ func (s *Service) CardChanges(ctx context.Context, userID, cardID string) ([]Car
 		list = append(list, c)
 	}
 	return list, wrap("card changes", rows.Err())
+}
+
+// forUpdateOf locks the rows of table alias only (a join's other rows stay
+// unlocked; a LEFT JOIN's nullable side cannot be locked on PostgreSQL).
+func (s *Service) forUpdateOf(alias string) string {
+	if f := s.DB.ForUpdate(); f != "" {
+		return f + " OF " + alias
+	}
+	return ""
 }
 
 // querier is a *sql.DB or a *sql.Tx.
@@ -292,9 +304,14 @@ func scanCard(row interface{ Scan(...any) error }) (Card, error) {
 	return c, err
 }
 
-// cardOf returns the card cardID if it is userID's, else ErrNotFound.
-func (s *Service) cardOf(ctx context.Context, q querier, userID, cardID string) (Card, error) {
-	c, err := scanCard(q.QueryRowContext(ctx, `SELECT `+cardColumns+cardFrom+` WHERE c.id = $1 AND c.user_id = $2`, cardID, userID))
+// cardOf returns the card cardID if it is userID's, else ErrNotFound; locked
+// for the transaction when lock is set.
+func (s *Service) cardOf(ctx context.Context, q querier, userID, cardID string, lock bool) (Card, error) {
+	query := `SELECT ` + cardColumns + cardFrom + ` WHERE c.id = $1 AND c.user_id = $2`
+	if lock {
+		query += s.forUpdateOf("c")
+	}
+	c, err := scanCard(q.QueryRowContext(ctx, query, cardID, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Card{}, ErrNotFound
 	}
@@ -303,7 +320,7 @@ func (s *Service) cardOf(ctx context.Context, q querier, userID, cardID string) 
 
 // Card returns the holder's card cardID, or ErrNotFound.
 func (s *Service) Card(ctx context.Context, userID, cardID string) (Card, error) {
-	c, err := s.cardOf(ctx, s.DB, userID, cardID)
+	c, err := s.cardOf(ctx, s.DB, userID, cardID, false)
 	return c, wrap("card", err)
 }
 
