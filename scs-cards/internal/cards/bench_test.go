@@ -60,3 +60,35 @@ func BenchmarkAuthorise(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOverview reads the overview of an account with 1,000
+// transactions, on both databases.
+func BenchmarkOverview(b *testing.B) {
+	for _, backend := range servicetest.Backends() {
+		b.Run(backend.Name, func(b *testing.B) {
+			db := backend.Open(b)
+			s, _ := cardstest.NewService(b, db)
+			ctx := context.Background()
+			user := cardstest.NewUser(b, db, "Busy Holder")
+			if _, err := s.OpenAccount(ctx, user, "Busy"); err != nil {
+				b.Fatal(err)
+			}
+			o, err := s.Overview(ctx, user, 0, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range 1000 {
+				reply, err := s.Authorise(ctx, "terminal", newKey(), cards.AuthoriseRequest{CardID: o.Cards[0].ID, Amount: sek(int64(100 + i)), Merchant: "Shop"})
+				if err != nil || reply.Status != 201 {
+					b.Fatal(reply.Status, err)
+				}
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := s.Overview(ctx, user, 0, cards.DefaultPageSize); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
