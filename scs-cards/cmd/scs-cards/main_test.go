@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/contracts"
 	"github.com/scs-platform/shared-events/feed"
@@ -19,19 +23,36 @@ import (
 )
 
 // TestRun starts the real program against the real broker, with a stand-in for
-// scs-users' feed that holds one registered user, and stops it again.
+// scs-users' feed that holds one registered user and the key that signs her
+// token, and stops it again.
 func TestRun(t *testing.T) {
 	amqpURL := servicetest.AMQPURL(t)
 	const userID = "01a19b53-741b-74c0-9095-71d6b11f635f"
+	now := time.Now().UTC()
 	registered, err := contracts.NewEvent(contracts.UserRegisteredV1{UserSnapshot: contracts.UserSnapshot{
 		UserID: userID, DisplayName: "Ada Lovelace", Role: contracts.RoleUser, Status: contracts.StatusActive,
-		TokensValidAfter: time.Now().UTC(),
+		TokensValidAfter: now.Add(-time.Minute),
 	}}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	registered.Sequence = 1
-	usersFeed := httptest.NewServer(feed.Handler(fixedFeed{registered}, slog.New(slog.DiscardHandler), "test-token"))
+	public, private, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := contracts.NewEvent(contracts.SigningKeyPublishedV1{KeyID: "k1", Algorithm: contracts.AlgorithmEdDSA,
+		PublicKey: base64.RawURLEncoding.EncodeToString(public), NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour)}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key.Sequence = 2
+	token, err := authn.Sign(private, authn.Claims{KeyID: "k1", UserID: userID, SessionID: "01a19b53-741b-74c0-9095-71d6b11f6360",
+		Role: contracts.RoleUser, Audience: "http://localhost:8080", IssuedAt: now, ExpiresAt: now.Add(10 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	usersFeed := httptest.NewServer(feed.Handler(fixedFeed{registered, key}, slog.New(slog.DiscardHandler), "test-token"))
 	defer usersFeed.Close()
 	dbPath := filepath.Join(t.TempDir(), "cards.db")
 
@@ -50,9 +71,30 @@ func TestRun(t *testing.T) {
 		status, _ := programtest.Get(t, p.Base+"/readyz")
 		return status == http.StatusOK
 	})
-	status, body = programtest.Get(t, p.Base+"/cards/")
-	if status != http.StatusOK || !strings.Contains(body, `data-testid="cards-placeholder"`) {
-		t.Errorf("GET /cards/ = %d, want 200 with the placeholder; body:\n%s", status, body)
+	// Without a token the pages send the browser to log in; with Ada's, signed
+	// by the key from the feed, the start page is hers.
+	resp, err := programtest.NoRedirect.Get(p.Base + "/cards/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/users/login?next=%2Fcards%2F" {
+		t.Errorf("GET /cards/ without a token = %d to %q, want 303 to the login page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// Until the replica holds the feed's events, the answer is "one moment".
+	servicetest.Eventually(t, 10*time.Second, "cards to know Ada", func() bool {
+		req, _ := http.NewRequest(http.MethodGet, p.Base+"/cards/", nil)
+		req.AddCookie(&http.Cookie{Name: authn.CookieName, Value: token})
+		if resp, err = programtest.NoRedirect.Do(req); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+		return resp.StatusCode != http.StatusServiceUnavailable
+	})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-testid="open-form"`) || !strings.Contains(body, "SEK 50,000.00") || !strings.Contains(body, "Ada Lovelace") {
+		t.Errorf("GET /cards/ with Ada's token = %d, want 200 with the form that opens an account, the default limit and her name; body:\n%s", resp.StatusCode, body)
 	}
 	if !strings.Contains(body, `name="viewport"`) || !strings.Contains(body, `href="/users/"`) || !strings.Contains(body, `href="/chat/"`) {
 		t.Errorf("GET /cards/ lacks the layout (viewport, navigation); body:\n%s", body)
@@ -63,10 +105,24 @@ func TestRun(t *testing.T) {
 	}
 	status, body = programtest.Get(t, p.Base+"/metrics")
 	for _, metric := range []string{"outbox_backlog", "outbox_oldest_unsent_age_seconds", "consumer_apply_lag_seconds",
-		`http_request_duration_seconds_count{method="GET",route="/cards/",status="200"}`, "process_start_time_seconds", "go_goroutines"} {
+		`http_request_duration_seconds_count{method="GET",route="/cards/",status="200"}`, "process_start_time_seconds", "go_goroutines",
+		"cards_authorisations_total", "cards_statements_issued_total"} {
 		if !strings.Contains(body, metric) {
 			t.Errorf("GET /metrics (%d) lacks %s; got:\n%s", status, metric, programtest.Grep(body, "http_"))
 		}
+	}
+
+	// The terminal API takes only its credential.
+	req, _ := http.NewRequest(http.MethodPost, p.Base+"/cards/api/v1/authorisations", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", "k-1")
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(b), `"code":"unauthorised"`) || resp.Header.Get("WWW-Authenticate") == "" {
+		t.Errorf("the terminal API without its credential = %d %s, want 401", resp.StatusCode, b)
 	}
 
 	db, err := sqldb.Open(context.Background(), dbPath)
@@ -96,8 +152,8 @@ func TestRunWithoutBroker(t *testing.T) {
 	if status, _ := programtest.Get(t, p.Base+"/healthz"); status != http.StatusOK {
 		t.Errorf("GET /healthz = %d, want 200", status)
 	}
-	if status, body := programtest.Get(t, p.Base+"/cards/"); status != http.StatusOK || !strings.Contains(body, `data-testid="cards-placeholder"`) {
-		t.Errorf("GET /cards/ = %d, want 200 with the placeholder", status)
+	if status, _ := programtest.Get(t, p.Base+"/cards/static/cards.css"); status != http.StatusOK {
+		t.Errorf("GET /cards/static/live.js = %d, want 200", status)
 	}
 	status, body := programtest.Get(t, p.Base+"/readyz")
 	if status != http.StatusServiceUnavailable || !strings.Contains(body, "broker: not connected") {
@@ -119,7 +175,15 @@ func TestRunWithoutBroker(t *testing.T) {
 
 func TestConfigErrorsNameTheVariable(t *testing.T) {
 	programtest.RefusesBadSettings(t, run, "scs-cards", append(programtest.CommonBadSettings("cards"),
-		programtest.BadSetting{Name: "users feed url", Variable: "USERS_FEED_URL", Value: "users:8081/feed"}))
+		programtest.BadSetting{Name: "users feed url", Variable: "USERS_FEED_URL", Value: "users:8081/feed"},
+		programtest.BadSetting{Name: "unknown currency", Variable: "CARDS_CURRENCY", Value: "XYZ"},
+		programtest.BadSetting{Name: "limit not an amount", Variable: "CARDS_DEFAULT_LIMIT", Value: "lots"},
+		programtest.BadSetting{Name: "limit with too many decimals", Variable: "CARDS_DEFAULT_LIMIT", Value: "100.001"},
+		programtest.BadSetting{Name: "no authorisation ttl", Variable: "AUTHORISATION_TTL", Value: "0s"},
+		programtest.BadSetting{Name: "period too short", Variable: "STATEMENT_PERIOD", Value: "10ms"},
+		programtest.BadSetting{Name: "period not a period", Variable: "STATEMENT_PERIOD", Value: "weekly"},
+		programtest.BadSetting{Name: "no due days", Variable: "STATEMENT_DUE_DAYS", Value: "0"},
+		programtest.BadSetting{Name: "terminal token too short", Variable: "TERMINAL_TOKEN", Value: "short"}))
 }
 
 func TestUnknownCommand(t *testing.T) {

@@ -91,7 +91,7 @@ func Load(getenv func(string) string) (Config, error) {
 	cfg.StatementDueDays = p.Int("STATEMENT_DUE_DAYS", p.Get("STATEMENT_DUE_DAYS", DefaultStatementDueDays), 1, 90)
 	if len(cfg.TerminalToken) < MinTerminalToken {
 		// The secret itself never goes into the message.
-		p.Add("TERMINAL_TOKEN", "(secret)", "must have at least 16 characters")
+		p.Add("TERMINAL_TOKEN", "(not shown)", "must have at least 16 characters")
 	}
 	if err := p.Err(); err != nil {
 		return Config{}, err
