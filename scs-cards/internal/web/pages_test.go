@@ -209,7 +209,10 @@ func TestAccessControl(t *testing.T) {
 			status, _, _ := ada.post("/cards/terminal/authorisations", url.Values{"key": {newKey()}, "card_id": {card.ID}, "amount": {"1"}, "currency": {"SEK"}, "merchant": {"M"}})
 			return status
 		},
-		func() int { status, _, _ := ada.post("/cards/terminal/authorisations/"+id+"/void", url.Values{"key": {newKey()}}); return status },
+		func() int {
+			status, _, _ := ada.post("/cards/terminal/authorisations/"+id+"/void", url.Values{"key": {newKey()}})
+			return status
+		},
 	} {
 		if status := try(); status != http.StatusForbidden {
 			t.Errorf("a user on the terminal: %d, want 403", status)
