@@ -1,6 +1,9 @@
 package web
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 
@@ -11,9 +14,12 @@ import (
 
 // summaryFragment is the card account's summary for scs-users' account page,
 // which a script there fetches and transcludes (with a plain link to /cards/
-// when this does not answer in time). It has no layout, never redirects, and
-// may be cached by the browser for a short while: it is the user's own, so
-// privately, and varies with the session cookie.
+// when this does not answer in time). It has no layout and never redirects.
+//
+// The browser may keep it, privately (it is the user's own), but asks again
+// each time with the ETag it holds and gets a bodiless 304 while nothing
+// changed: with a max-age instead, the account page showed "no card yet" for a
+// while after the account was opened.
 func (h *handlers) summaryFragment(gate *authn.Gate) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Vary", "Cookie")
@@ -42,7 +48,21 @@ func (h *handlers) summaryFragment(gate *authn.Gate) http.HandlerFunc {
 		default:
 			v.Overview = &o
 		}
-		w.Header().Set("Cache-Control", "private, max-age=15")
-		render(w, r, h.logger, http.StatusOK, summaryFragment(v))
+		var buf bytes.Buffer
+		if err := summaryFragment(v).Render(r.Context(), &buf); err != nil {
+			h.logger.Error("render the summary fragment", "err", err)
+			http.Error(w, "The card account cannot be shown just now.", http.StatusInternalServerError)
+			return
+		}
+		sum := sha256.Sum256(buf.Bytes())
+		etag := `"` + hex.EncodeToString(sum[:12]) + `"`
+		w.Header().Set("Cache-Control", "private, no-cache")
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = buf.WriteTo(w)
 	}
 }

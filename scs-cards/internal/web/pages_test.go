@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/contracts"
 	"github.com/scs-platform/shared-events/servicetest"
 
@@ -313,8 +314,22 @@ func TestSummaryFragment(t *testing.T) {
 	if strings.Contains(page, "<html") || strings.Contains(page, "<nav") {
 		t.Error("the fragment has a layout")
 	}
-	if h.Get("Cache-Control") != "private, max-age=15" || h.Get("Vary") != "Cookie" || !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
+	if h.Get("Cache-Control") != "private, no-cache" || h.Get("Vary") != "Cookie" || h.Get("ETag") == "" || !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
 		t.Errorf("headers %v", h)
+	}
+	// Asked again with its ETag: 304 while nothing changed, the new summary once
+	// something did.
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/cards/fragments/summary/v1", nil)
+	req.AddCookie(&http.Cookie{Name: authn.CookieName, Value: ada.token})
+	req.Header.Set("If-None-Match", h.Get("ETag"))
+	if status, _, body := s.send(req); status != http.StatusNotModified || body != "" {
+		t.Errorf("revalidated unchanged: %d %q, want 304", status, body)
+	}
+	if _, err := s.cards.IssueVirtualCard(context.Background(), ada.id); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, body := s.send(req.Clone(context.Background())); status != http.StatusOK || !strings.Contains(body, "2 active cards") {
+		t.Errorf("revalidated after a change: %d %s, want 200 with the new summary", status, body)
 	}
 	_ = cards.DefaultPageSize
 }
