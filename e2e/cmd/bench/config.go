@@ -64,6 +64,15 @@ type config struct {
 	CrossPairs    int
 	CrossRate     int
 	CrossDuration time.Duration
+	// CardsDir is scs-cards' module, built for the card benchmark.
+	CardsDir string
+	// CardsClients send authorisations at once for CardsDuration (0 skips
+	// the card section); the overview is read CardsOverviews times on an
+	// account with CardsTransactions transactions.
+	CardsClients      int
+	CardsDuration     time.Duration
+	CardsTransactions int
+	CardsOverviews    int
 	// Out is the BENCHMARKS.md to rewrite ("" writes nothing).
 	Out string
 	// CPUProfile, if set, receives a CPU profile of our path's saturation run.
@@ -111,6 +120,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&cfg.CrossPairs, "cross-pairs", 100, "pairs of each kind, same-instance and cross-instance (0 skips the cross-instance benchmark)")
 	fs.IntVar(&cfg.CrossRate, "cross-rate", 500, "messages per second of each kind in the cross-instance run")
 	fs.DurationVar(&cfg.CrossDuration, "cross-duration", 10*time.Second, "length of the cross-instance run")
+	fs.StringVar(&cfg.CardsDir, "cards-dir", "../scs-cards", "scs-cards' module directory, built for the card benchmark")
+	fs.IntVar(&cfg.CardsClients, "cards-clients", 64, "terminal clients authorising at once (0 skips the card benchmark)")
+	fs.DurationVar(&cfg.CardsDuration, "cards-duration", 10*time.Second, "length of each authorisation run")
+	fs.IntVar(&cfg.CardsTransactions, "cards-transactions", 1000, "transactions on the account whose overview is read")
+	fs.IntVar(&cfg.CardsOverviews, "cards-overviews", 1000, "overview requests of each latency run")
 	fs.StringVar(&cfg.Out, "out", "../BENCHMARKS.md", `BENCHMARKS.md to rewrite ("" for none)`)
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of our path's saturation run to this file")
 	if err := fs.Parse(args); err != nil {
@@ -150,6 +164,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	check(cfg.CrossPairs >= 0 && cfg.CrossPairs <= 2000, "-cross-pairs must be between 0 and 2000, got %d", cfg.CrossPairs)
 	check(cfg.CrossRate > 0 && cfg.CrossRate <= 50000, "-cross-rate must be between 1 and 50000, got %d", cfg.CrossRate)
 	check(cfg.CrossDuration >= 100*time.Millisecond, "-cross-duration must be at least 100ms, got %s", cfg.CrossDuration)
+	check(cfg.CardsClients >= 0 && cfg.CardsClients <= 1000, "-cards-clients must be between 0 and 1000, got %d", cfg.CardsClients)
+	check(cfg.CardsDuration >= 100*time.Millisecond, "-cards-duration must be at least 100ms, got %s", cfg.CardsDuration)
+	check(cfg.CardsTransactions >= 21, "-cards-transactions must be at least 21 (more than a page), got %d", cfg.CardsTransactions)
+	check(cfg.CardsOverviews > 0, "-cards-overviews must be positive, got %d", cfg.CardsOverviews)
 	return cfg, errors.Join(errs...)
 }
 

@@ -12,7 +12,10 @@
 //     their memory, the delivery latency at a fixed rate and the rate at
 //     saturation;
 //   - cross-instance delivery: two scs-chat on one PostgreSQL database,
-//     partners on the same instance against partners on different ones.
+//     partners on the same instance against partners on different ones;
+//   - card authorisations: one scs-cards on SQLite and one on PostgreSQL,
+//     64 terminal clients spread over 64 accounts and on one hot account,
+//     and the overview page of an account with 1,000 transactions.
 //
 // `make bench` runs it with the defaults; flags shrink each part.
 package main

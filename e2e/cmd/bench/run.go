@@ -90,6 +90,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		sections = append(sections, chat...)
 	}
+	if cfg.CardsClients > 0 {
+		cards, err := benchCards(ctx, cfg, stdout)
+		if err != nil {
+			return err
+		}
+		sections = append(sections, cards)
+	}
 	took := time.Since(started)
 	fmt.Fprintf(stdout, "\nrun took %s\n", took.Round(100*time.Millisecond))
 	if cfg.Out == "" {
