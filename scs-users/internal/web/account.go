@@ -9,6 +9,11 @@ import (
 	"github.com/scs-platform/scs-users/internal/password"
 )
 
+// cardsSummaryFragment is scs-cards' account summary, transcluded in the
+// account page. It is a versioned contract with scs-cards: a new major version
+// gets a new address, served side by side.
+const cardsSummaryFragment = "/cards/fragments/summary/v1"
+
 // accountForms are the account page's forms, as typed and as refused.
 type accountForms struct {
 	name          string
@@ -28,6 +33,7 @@ func (h *handlers) accountView(r *http.Request, v viewer, f accountForms) (Accou
 	}
 	p := page("Your account", v)
 	p.Done = doneMessage(r)
+	p.Script = "include.js"
 	view := AccountView{
 		Page:  p,
 		Email: v.user.Email,

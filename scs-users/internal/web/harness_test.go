@@ -244,6 +244,42 @@ func attr(n *html.Node, key string) string {
 	return ""
 }
 
+// byID returns the element whose id is id, or nil.
+func byID(t *testing.T, body, id string) *html.Node {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range doc.Descendants() {
+		if n.Type == html.ElementNode && id != "" && attr(n, "id") == id {
+			return n
+		}
+	}
+	return nil
+}
+
+// hasAttr reports whether n carries the attribute key, whatever its value
+// (a boolean attribute such as defer).
+func hasAttr(n *html.Node, key string) bool {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// isInside reports whether n lies inside an element whose data-testid is id.
+func isInside(n *html.Node, id string) bool {
+	for p := n.Parent; p != nil; p = p.Parent {
+		if p.Type == html.ElementNode && attr(p, "data-testid") == id {
+			return true
+		}
+	}
+	return false
+}
+
 func text(n *html.Node) string {
 	if n == nil {
 		return ""

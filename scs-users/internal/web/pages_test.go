@@ -4,9 +4,12 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/html"
 
 	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/consumer"
@@ -335,5 +338,61 @@ func TestModerationQueue(t *testing.T) {
 				t.Errorf("a search for %% matched %d users: LIKE's wildcard is not escaped", len(findAll(t, r.body, "admin-user-row")))
 			}
 		})
+	}
+}
+
+// TestAccountTranscludesTheCardSummary: the account page holds scs-cards'
+// summary as a plain link, in a region marked with the fragment's address for
+// include.js, which the page loads from scs-users itself.
+func TestAccountTranscludesTheCardSummary(t *testing.T) {
+	s := newSite(t, servicetest.SQLite)
+	b := s.browser(t)
+	b.signUp("ada@example.com", "Ada")
+	r := b.get("/users/account")
+	if r.status != http.StatusOK {
+		t.Fatalf("account page: %d\n%s", r.status, r.body)
+	}
+	region := find(t, r.body, "cards")
+	if region == nil || region.Data != "section" {
+		t.Fatalf("no section for the business card in the account page:\n%s", r.body)
+	}
+	heading := byID(t, r.body, attr(region, "aria-labelledby"))
+	if heading == nil || text(heading) != "Business card" {
+		t.Errorf("the region is labelled by %q, which reads %q; want a heading \"Business card\"", attr(region, "aria-labelledby"), text(heading))
+	}
+	summary := find(t, r.body, "cards-summary")
+	if got := attr(summary, "data-include"); got != "/cards/fragments/summary/v1" {
+		t.Errorf("data-include = %q, want /cards/fragments/summary/v1", got)
+	}
+	link := find(t, r.body, "cards-link")
+	if link == nil || link.Data != "a" || attr(link, "href") != "/cards/" || text(link) != "Your business card account" {
+		t.Fatalf("the fallback is not a plain link to /cards/: %v %q %q", link != nil, attr(link, "href"), text(link))
+	}
+	if !isInside(link, "cards-summary") || !isInside(summary, "cards") {
+		t.Errorf("the link is not what include.js replaces, inside the region")
+	}
+	var scripts []string
+	doc, err := html.Parse(strings.NewReader(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range doc.Descendants() {
+		if n.Type == html.ElementNode && n.Data == "script" {
+			scripts = append(scripts, attr(n, "src"))
+			if n.FirstChild != nil {
+				t.Errorf("an inline script, which the Content-Security-Policy blocks")
+			}
+			if !hasAttr(n, "defer") {
+				t.Errorf("script %s is not deferred", attr(n, "src"))
+			}
+		}
+	}
+	if !slices.Equal(scripts, []string{"/users/static/include.js"}) {
+		t.Errorf("the account page loads the scripts %q, want /users/static/include.js", scripts)
+	}
+
+	// Pages without a fragment load no script.
+	if r := b.get("/users/account/delete"); strings.Contains(r.body, "<script") {
+		t.Errorf("the delete page loads a script")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -241,5 +243,39 @@ func TestTextThatIsNotUTF8(t *testing.T) {
 				t.Errorf("the name became %q", u.DisplayName)
 			}
 		})
+	}
+}
+
+// TestStaticFiles: the assets come from scs-users itself, with their own
+// types (a script served as anything else is refused under nosniff).
+func TestStaticFiles(t *testing.T) {
+	s := newSite(t, servicetest.SQLite)
+	for name, types := range map[string][]string{
+		"site.css":   {"text/css"},
+		"include.js": {"text/javascript", "application/javascript"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := s.browser(t).get("/users/static/" + name)
+			want, err := os.ReadFile("static/" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.status != http.StatusOK || r.body != string(want) {
+				t.Fatalf("%d, %d bytes, want 200 with the file's %d", r.status, len(r.body), len(want))
+			}
+			ct := r.header.Get("Content-Type")
+			if !slices.ContainsFunc(types, func(typ string) bool { return strings.HasPrefix(ct, typ) }) {
+				t.Errorf("Content-Type %q, want one of %q", ct, types)
+			}
+			if r.header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("X-Content-Type-Options %q", r.header.Get("X-Content-Type-Options"))
+			}
+			if cc := r.header.Get("Cache-Control"); !strings.Contains(cc, "public") || !strings.Contains(cc, "max-age=") {
+				t.Errorf("Cache-Control %q, want public with a max-age", cc)
+			}
+		})
+	}
+	if r := s.browser(t).get("/users/static/nothing.js"); r.status != http.StatusNotFound {
+		t.Errorf("a missing asset: %d, want 404", r.status)
 	}
 }
