@@ -40,7 +40,9 @@ func TestRun(t *testing.T) {
 		"-login-clients", "3", "-login-duration", "300ms", "-users-dir", "../../../scs-users",
 		"-chat-dir", "../../../scs-chat", "-matcher-ops", "300", "-matcher-allpairs-ops", "3",
 		"-live-conns", "20", "-live-rate", "200", "-live-low-rate", "100", "-live-duration", "300ms", "-live-senders", "4", "-live-saturation", "300ms",
-		"-cross-pairs", "5", "-cross-rate", "100", "-cross-duration", "300ms", "-out", out}
+		"-cross-pairs", "5", "-cross-rate", "100", "-cross-duration", "300ms",
+		"-cards-dir", "../../../scs-cards", "-cards-clients", "4", "-cards-duration", "300ms", "-cards-transactions", "25", "-cards-overviews", "10",
+		"-out", out}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if err := run(ctx, args, getenv, &stdout, &stderr); err != nil {
@@ -94,6 +96,11 @@ func TestRun(t *testing.T) {
 		"| same instance (both members on 1) | 30 | 30 | 0 | ",
 		"| cross-instance (A on 1, B on 2) | 30 | 30 | 0 | ",
 		"the cross-instance chat benchmark's",
+		"\n## Card authorisations and the overview\n",
+		"| SQLite | ",
+		"| PostgreSQL | ",
+		"| PostgreSQL, commits not waiting for the WAL flush | ",
+		"an account with 25 transactions",
 	} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
