@@ -12,6 +12,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scs-platform/shared-events/contracts"
+
+	"github.com/scs-platform/scs-cards/internal/money"
 )
 
 // OpenAccount opens userID's card account, named name, with the default limit
@@ -267,7 +269,7 @@ func scanAccount(row interface{ Scan(...any) error }) (Account, error) {
 	var opened int64
 	var closed sql.NullInt64
 	err := row.Scan(&a.ID, &a.UserID, &a.Name, &currency, &a.Limit, &a.Posted, &a.Held, &a.Status, &a.ClosedReason, &opened, &closed)
-	a.Currency, a.OpenedAt, a.ClosedAt = moneyCurrency(currency), fromMicros(opened), nullMicros(closed)
+	a.Currency, a.OpenedAt, a.ClosedAt = money.Currency(currency), fromMicros(opened), nullMicros(closed)
 	return a, err
 }
 

@@ -330,7 +330,7 @@ func TestExpiry(t *testing.T) {
 			f := newFixture(t, db)
 			ctx := context.Background()
 			a := f.authorise(t, f.card.ID, 5_000)
-			late := f.authorise(t, f.card.ID, 7_000)
+			f.authorise(t, f.card.ID, 7_000)
 			f.clock.Advance(59 * time.Minute)
 			if n, err := f.s.ExpireAuthorisations(ctx); err != nil || n != 0 {
 				t.Fatalf("expired %d before the TTL, %v", n, err)
@@ -354,7 +354,6 @@ func TestExpiry(t *testing.T) {
 			if r := f.capture(t, c.ID, 0); r.Status != http.StatusConflict {
 				t.Errorf("capture after the TTL, before the job: %d %s", r.Status, r.Body)
 			}
-			_ = late
 			if _, held := checkLedger(t, db, f.account.ID); held != 0 {
 				t.Errorf("held %d, want 0", held)
 			}

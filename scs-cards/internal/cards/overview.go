@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/scs-platform/shared-events/sqldb"
-
-	"github.com/scs-platform/scs-cards/internal/money"
 )
 
 // Overview is the account overview: everything the holder's main page shows.
@@ -197,5 +195,3 @@ func (s *Service) statementOf(ctx context.Context, tx *sql.Tx, userID, id string
 	}
 	return a, st, err
 }
-
-func moneyCurrency(s string) money.Currency { return money.Currency(s) }

@@ -163,9 +163,12 @@ func (a Authorisation) declined(reason DeclineReason) Authorisation {
 // hold is released).
 func (s *Service) Capture(ctx context.Context, scope, key string, req CaptureRequest) (Reply, error) {
 	return s.idempotent(ctx, scope, key, "capture", req, func(ctx context.Context, tx *sql.Tx, now time.Time) (int, any, error) {
-		a, refusal, err := s.pending(ctx, tx, req.AuthorisationID, now)
-		if err != nil || refusal != nil {
-			return replyOf(refusal), refusalOrNil(refusal), err
+		a, accountID, refusal, err := s.pending(ctx, tx, req.AuthorisationID, now)
+		if err != nil {
+			return 0, nil, err
+		}
+		if refusal != nil {
+			return refusal.Status, *refusal, nil
 		}
 		amount := req.Amount
 		if amount == 0 {
@@ -176,7 +179,7 @@ func (s *Service) Capture(ctx context.Context, scope, key string, req CaptureReq
 				"amount_minor may be at most the authorised amount, "+itoa(a.AmountMinor)+"; post more with a forced posting.", "amount_minor")
 			return r.Status, r, nil
 		}
-		if err := s.settle(ctx, tx, a, StatusPosted, amount, now); err != nil {
+		if err := s.settleRow(ctx, tx, a.ID, accountID, a.AmountMinor, StatusPosted, amount, now); err != nil {
 			return 0, nil, err
 		}
 		a.Status, a.PostedMinor, a.ExpiresAt = StatusPosted, amount, nil
@@ -187,11 +190,14 @@ func (s *Service) Capture(ctx context.Context, scope, key string, req CaptureReq
 // Void releases an authorisation's hold without posting anything.
 func (s *Service) Void(ctx context.Context, scope, key string, req VoidRequest) (Reply, error) {
 	return s.idempotent(ctx, scope, key, "void", req, func(ctx context.Context, tx *sql.Tx, now time.Time) (int, any, error) {
-		a, refusal, err := s.pending(ctx, tx, req.AuthorisationID, now)
-		if err != nil || refusal != nil {
-			return replyOf(refusal), refusalOrNil(refusal), err
+		a, accountID, refusal, err := s.pending(ctx, tx, req.AuthorisationID, now)
+		if err != nil {
+			return 0, nil, err
 		}
-		if err := s.settle(ctx, tx, a, StatusVoided, 0, now); err != nil {
+		if refusal != nil {
+			return refusal.Status, *refusal, nil
+		}
+		if err := s.settleRow(ctx, tx, a.ID, accountID, a.AmountMinor, StatusVoided, 0, now); err != nil {
 			return 0, nil, err
 		}
 		a.Status, a.ExpiresAt = StatusVoided, nil
@@ -199,43 +205,29 @@ func (s *Service) Void(ctx context.Context, scope, key string, req VoidRequest) 
 	})
 }
 
-func replyOf(r *Reply) int {
-	if r == nil {
-		return 0
-	}
-	return r.Status
-}
-
-func refusalOrNil(r *Reply) any {
-	if r == nil {
-		return nil
-	}
-	return *r
-}
-
 // pending returns the authorisation id, locked, if it is still pending;
 // otherwise the refusal to answer with. One that is past its expiry is expired
 // here and then, whether or not the job got to it yet.
-func (s *Service) pending(ctx context.Context, tx *sql.Tx, id string, now time.Time) (Authorisation, *Reply, error) {
-	a, accountID, err := s.authorisation(ctx, tx, id)
+func (s *Service) pending(ctx context.Context, tx *sql.Tx, id string, now time.Time) (a Authorisation, accountID string, refusal *Reply, err error) {
+	a, accountID, err = s.authorisation(ctx, tx, id)
 	if errors.Is(err, ErrNotFound) {
 		r := Refusal(http.StatusNotFound, "unknown_authorisation", "There is no authorisation "+quote(id)+".", "authorisation_id")
-		return a, &r, nil
+		return a, "", &r, nil
 	}
 	if err != nil {
-		return a, nil, err
+		return a, "", nil, err
 	}
 	if a.Status == StatusPending && a.ExpiresAt != nil && !a.ExpiresAt.After(now) {
 		if err := s.settleRow(ctx, tx, a.ID, accountID, a.AmountMinor, StatusExpired, 0, now); err != nil {
-			return a, nil, err
+			return a, "", nil, err
 		}
 		a.Status = StatusExpired
 	}
 	if a.Status != StatusPending {
 		r := Refusal(http.StatusConflict, "not_pending", "This authorisation is "+a.Status+"; only a pending one can be captured or voided.", "authorisation_id")
-		return a, &r, nil
+		return a, "", &r, nil
 	}
-	return a, nil, nil
+	return a, accountID, nil, nil
 }
 
 // authorisation reads the purchase id for update.
@@ -258,16 +250,6 @@ func (s *Service) authorisation(ctx context.Context, tx *sql.Tx, id string) (Aut
 		a.ExpiresAt = &t
 	}
 	return a, accountID, err
-}
-
-// settle ends the pending authorisation a: posted (posting amount), voided or
-// expired; its hold is released either way.
-func (s *Service) settle(ctx context.Context, tx *sql.Tx, a Authorisation, status string, amount int64, now time.Time) error {
-	var accountID string
-	if err := tx.QueryRowContext(ctx, `SELECT account_id FROM transactions WHERE id = $1`, a.ID).Scan(&accountID); err != nil {
-		return err
-	}
-	return s.settleRow(ctx, tx, a.ID, accountID, a.AmountMinor, status, amount, now)
 }
 
 // settleRow moves a pending purchase to status and the account's figures with

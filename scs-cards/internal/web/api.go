@@ -36,11 +36,12 @@ func (h *handlers) apiHeaders(next http.Handler) http.Handler {
 }
 
 // terminalOnly lets through only the terminal's bearer credential, compared
-// in constant time.
+// in constant time. The scheme's name is case-insensitive (RFC 9110, section
+// 11.1): "bearer" is "Bearer".
 func (h *handlers) terminalOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(h.terminalToken)) != 1 {
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(token), []byte(h.terminalToken)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="cards terminal"`)
 			writeReply(w, cards.Refusal(http.StatusUnauthorized, "unauthorised",
 				"Send the terminal credential as \"Authorization: Bearer <token>\".", ""))
@@ -219,7 +220,7 @@ func parseAuthorise(body []byte) (cards.AuthoriseRequest, *badRequest) {
 	if bad != nil {
 		return cards.AuthoriseRequest{}, bad
 	}
-	return cards.AuthoriseRequest{CardID: b.CardID, Amount: money.Amount{Minor: b.AmountMinor, Currency: c}, Merchant: merchant}, nil
+	return cards.AuthoriseRequest{CardID: strings.ToLower(b.CardID), Amount: money.Amount{Minor: b.AmountMinor, Currency: c}, Merchant: merchant}, nil
 }
 
 func checkMerchant(m string) (string, *badRequest) {
@@ -272,9 +273,13 @@ func authorisationID(r *http.Request) (string, *badRequest) {
 	if !isUUID(id) {
 		return "", refused(http.StatusNotFound, "unknown_authorisation", "", "There is no authorisation %s.", jsonQuote(id))
 	}
-	return id, nil
+	return strings.ToLower(id), nil
 }
 
+// isUUID accepts a UUID in its 36-character form, in either case: a UUID is
+// read case-insensitively (RFC 9562, section 4). The ids are stored in lower
+// case, so a caller looks up strings.ToLower of what it accepted; otherwise a
+// terminal that writes a card's id in capitals would get "unknown card".
 func isUUID(s string) bool {
 	u, err := uuid.Parse(s)
 	return err == nil && len(s) == 36 && u.String() == strings.ToLower(s)

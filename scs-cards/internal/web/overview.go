@@ -28,8 +28,19 @@ func (h *handlers) overview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	render(w, r, h.logger, http.StatusOK, overviewPage(OverviewView{
-		Page: page(r, o.Account.Name), Overview: o, Today: time.Now().UTC().Format(time.DateOnly), Before: before,
+		Page: page(r, o.Account.Name), Overview: o, Today: h.today(), Before: before,
 	}))
+}
+
+// today is the service's date, "YYYY-MM-DD", against which a statement is due
+// or overdue: the service's clock, which also dates its statements, rather
+// than the wall clock.
+func (h *handlers) today() string {
+	now := time.Now
+	if h.cards.Now != nil {
+		now = h.cards.Now
+	}
+	return now().UTC().Format(time.DateOnly)
 }
 
 // cursor reads ?before=, the keyset of the transactions' page: 0 (the

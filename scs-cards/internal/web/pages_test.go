@@ -12,8 +12,6 @@ import (
 	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/contracts"
 	"github.com/scs-platform/shared-events/servicetest"
-
-	"github.com/scs-platform/scs-cards/internal/cards"
 )
 
 var cardNumber = regexp.MustCompile(`[0-9]{13,19}`)
@@ -331,5 +329,4 @@ func TestSummaryFragment(t *testing.T) {
 	if status, _, body := s.send(req.Clone(context.Background())); status != http.StatusOK || !strings.Contains(body, "2 active cards") {
 		t.Errorf("revalidated after a change: %d %s, want 200 with the new summary", status, body)
 	}
-	_ = cards.DefaultPageSize
 }

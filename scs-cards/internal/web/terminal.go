@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -89,7 +90,7 @@ func (h *handlers) terminalAuthorise(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusBadRequest, "The form is incomplete", "This form has lost its key. Open the terminal page again and send it from there.")
 		return
 	}
-	req := cards.AuthoriseRequest{CardID: f.CardID}
+	req := cards.AuthoriseRequest{CardID: strings.ToLower(f.CardID)}
 	if !isUUID(f.CardID) {
 		f.Errors["card_id"] = "Enter the card's reference, as its holder's card page shows it."
 	}
