@@ -20,11 +20,17 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/scs-platform/shared-events/broker"
 	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/feed"
 	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/telemetry"
 	"github.com/scs-platform/shared-events/topology"
 )
 
@@ -216,10 +222,23 @@ func (st statements) close() {
 	st.version.Close()
 }
 
-func (c *Consumer) applyInTx(ctx context.Context, tx *sql.Tx, st statements, ev cloudevent.Event) (Outcome, error) {
+func (c *Consumer) applyInTx(ctx context.Context, tx *sql.Tx, st statements, ev cloudevent.Event) (out Outcome, err error) {
 	handler, ok := c.Handlers[ev.Type]
 	if !ok {
 		return Ignored, nil
+	}
+	if ev.TraceParent != "" {
+		var span trace.Span
+		ctx, span = c.startSpan(ctx, ev)
+		defer func() {
+			if err != nil {
+				span.RecordError(err)
+				span.SetStatus(codes.Error, "not applied")
+			} else {
+				span.SetAttributes(attribute.String("scs.consumer.outcome", string(out)))
+			}
+			span.End()
+		}()
 	}
 	res, err := st.inbox.ExecContext(ctx, ev.ID, c.queue, time.Now().UnixMicro())
 	if err != nil {
@@ -243,6 +262,28 @@ func (c *Consumer) applyInTx(ctx context.Context, tx *sql.Tx, st statements, ev 
 		return "", &HandlerError{Type: ev.Type, Err: err}
 	}
 	return Applied, nil
+}
+
+// tracerName names the instrumentation of the consumer's spans.
+const tracerName = "github.com/scs-platform/shared-events/consumer"
+
+// startSpan starts the span of applying ev, a child of the span that ev's
+// traceparent names: the relay's publish, or the request that caused ev when it
+// came from the feed. So one trace runs from the owner's request to every
+// replica, and the handler's log lines carry its trace id. An event without a
+// traceparent (one of a background job) gets no span.
+func (c *Consumer) startSpan(ctx context.Context, ev cloudevent.Event) (context.Context, trace.Span) {
+	return otel.Tracer(tracerName).Start(telemetry.ContextWithTraceParent(ctx, ev.TraceParent), "process "+c.queue,
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(
+			semconv.MessagingSystemRabbitMQ,
+			semconv.MessagingOperationTypeProcess,
+			semconv.MessagingOperationName("process"),
+			semconv.MessagingDestinationName(topology.Exchange(c.Owner)),
+			semconv.MessagingDestinationSubscriptionName(c.queue),
+			semconv.MessagingMessageID(ev.ID),
+			semconv.CloudEventsEventType(ev.Type),
+		))
 }
 
 // Bootstrapped reports whether the replica of c.Owner has caught up from the feed once.

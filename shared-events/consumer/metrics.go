@@ -14,7 +14,7 @@ type metrics struct {
 
 func newMetrics(queue string) metrics {
 	labels := prometheus.Labels{"queue": queue}
-	return metrics{
+	m := metrics{
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "consumer_events_total", Help: "Events processed, by outcome (applied, duplicate, stale).", ConstLabels: labels,
 		}, []string{"outcome"}),
@@ -34,6 +34,16 @@ func newMetrics(queue string) metrics {
 			Name: "consumer_database_retries_total", Help: "Batches the replica's database refused, retried in place.", ConstLabels: labels,
 		}),
 	}
+	// Every series exists from the start, at 0, so that an alert on
+	// rate(consumer_dead_letters_total[5m]) > 0 sees the first dead letter
+	// rather than a series that appears out of nothing.
+	for _, out := range []Outcome{Applied, Duplicate, Stale, Ignored} {
+		m.outcomes.WithLabelValues(string(out))
+	}
+	for _, kind := range []string{deadLetterUndecodable, deadLetterHandler} {
+		m.deadLetters.WithLabelValues(kind)
+	}
+	return m
 }
 
 func (m metrics) describe(ch chan<- *prometheus.Desc) {

@@ -11,6 +11,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/scs-platform/shared-events/cloudevent"
+	"github.com/scs-platform/shared-events/telemetry"
 	"github.com/scs-platform/shared-events/topology"
 )
 
@@ -158,10 +159,16 @@ func (c *Consumer) handle(ctx context.Context, dl *amqp.Channel, batch []amqp.De
 		}
 		ev, err := cloudevent.Decode(d.Body)
 		if err != nil {
-			if err := c.deadLetter(ctx, dl, d, "undecodable", err.Error(), 1); err != nil {
+			if err := c.deadLetter(ctx, dl, d, deadLetterUndecodable, err.Error(), 1); err != nil {
 				return err
 			}
 			continue
+		}
+		// The header names the relay's publish span, in the trace of the span the
+		// event's own traceparent names and below it: applying the event below the
+		// publish shows the hop through the broker in the trace.
+		if tp, ok := d.Headers["traceparent"].(string); ok && telemetry.ValidTraceParent(tp) {
+			ev.TraceParent = tp
 		}
 		events = append(events, ev)
 		carriers = append(carriers, d)
@@ -269,8 +276,8 @@ func (c *Consumer) applyWithRetry(ctx context.Context, dl *amqp.Channel, d amqp.
 			return err
 		}
 		if attempt >= c.Attempts {
-			c.Logger.Warn("dead-lettering event", "queue", c.queue, "type", ev.Type, "id", ev.ID, "attempts", attempt, "err", err)
-			return c.deadLetter(ctx, dl, d, "handler", err.Error(), attempt)
+			c.Logger.WarnContext(telemetry.ContextWithTraceParent(ctx, ev.TraceParent), "dead-lettering event", "queue", c.queue, "type", ev.Type, "id", ev.ID, "attempts", attempt, "err", err)
+			return c.deadLetter(ctx, dl, d, deadLetterHandler, err.Error(), attempt)
 		}
 		select {
 		case <-ctx.Done():
@@ -286,6 +293,12 @@ type brokerError struct{ err error }
 
 func (e *brokerError) Error() string { return e.err.Error() }
 func (e *brokerError) Unwrap() error { return e.err }
+
+// The kinds of dead letter, the reason label of consumer_dead_letters_total.
+const (
+	deadLetterUndecodable = "undecodable" // not an event of a known contract
+	deadLetterHandler     = "handler"     // the handler kept failing
+)
 
 // deadLetter publishes d to the consumer's dead-letter queue with the reason in
 // its headers and waits for the broker's confirm. The caller acks d afterwards; a

@@ -60,7 +60,7 @@ func Handler(src Source, logger *slog.Logger, tokens ...string) http.Handler {
 		}
 		events, head, err := src.Read(r.Context(), after, int(limit))
 		if err != nil {
-			logger.Error("feed: read", "after", after, "err", err)
+			logger.ErrorContext(r.Context(), "feed: read", "after", after, "err", err)
 			writeError(w, http.StatusServiceUnavailable, "the event feed is unavailable; try again shortly")
 			return
 		}

@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/scs-platform/shared-events/telemetry"
 )
 
 // NewRegistry returns a registry for one process holding the process and Go
@@ -65,13 +67,16 @@ func (d *RequestDurations) Describe(ch chan<- *prometheus.Desc) { d.hist.Describ
 // Collect implements prometheus.Collector.
 func (d *RequestDurations) Collect(ch chan<- prometheus.Metric) { d.hist.Collect(ch) }
 
-// Middleware observes every request that passes through it.
+// Middleware observes every request that passes through it. It also names the
+// request's server span (see telemetry.Handler) by the route: this is where,
+// inside the router, the route is known.
 func (d *RequestDurations) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		route := d.route(r)
+		telemetry.SetRoute(r.Context(), r.Method, route)
 		if route == "" {
 			route = "unmatched"
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/telemetry"
 )
 
 //go:embed migrations
@@ -84,6 +85,10 @@ func (o *Outbox) Wake() {
 // Append stores events in tx. Call it inside sqldb.DB.InTx so that the relay wakes
 // when the transaction commits; otherwise it finds the events at its next poll.
 //
+// An event without a TraceParent gets that of the span in ctx, if any: the
+// request or the event reaction that caused it. Its consumers then apply it in
+// the same trace (see telemetry).
+//
 // On PostgreSQL, Append takes a transaction-scoped advisory lock before taking a
 // sequence number. Without it, a transaction could take seq 5, commit after another
 // took seq 6, and the relay and the feed, reading in seq order, would pass 5 by.
@@ -104,7 +109,11 @@ func (o *Outbox) Append(ctx context.Context, tx *sql.Tx, events ...cloudevent.Ev
 		return err
 	}
 	insert = tx.StmtContext(ctx, insert)
+	traceParent := telemetry.TraceParent(ctx)
 	for _, ev := range events {
+		if ev.TraceParent == "" {
+			ev.TraceParent = traceParent
+		}
 		if err := ev.Validate(); err != nil {
 			return fmt.Errorf("outbox: refuse %s: %w", ev.Type, err)
 		}

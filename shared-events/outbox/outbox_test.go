@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/outbox"
@@ -84,6 +85,54 @@ func TestAppendReadAndBacklog(t *testing.T) {
 outbox_backlog 3
 `), "outbox_backlog"); err != nil {
 				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestAppendTakesTheTraceParentOfItsContext checks that an event appended
+// while a span is in the context carries that span's traceparent, and that an
+// event that already carries one, or one appended without a span, keeps its
+// own.
+func TestAppendTakesTheTraceParentOfItsContext(t *testing.T) {
+	for _, b := range servicetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			db := b.Open(t)
+			o := outbox.New(db)
+			if err := o.Migrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			traceID, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+			spanID, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+			ctx := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+				TraceID: traceID, SpanID: spanID, TraceFlags: trace.FlagsSampled,
+			}))
+			const own = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+			fromContext, keepsOwn, withoutSpan := newEvent(t, "a", 1), newEvent(t, "b", 1), newEvent(t, "c", 1)
+			keepsOwn.TraceParent = own
+			if err := db.InTx(ctx, func(tx *sql.Tx) error { return o.Append(ctx, tx, fromContext, keepsOwn) }); err != nil {
+				t.Fatal(err)
+			}
+			bg := context.Background()
+			if err := db.InTx(bg, func(tx *sql.Tx) error { return o.Append(bg, tx, withoutSpan) }); err != nil {
+				t.Fatal(err)
+			}
+			events, _, err := o.Read(bg, 0, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{
+				fromContext.ID: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+				keepsOwn.ID:    own,
+				withoutSpan.ID: "",
+			}
+			if len(events) != len(want) {
+				t.Fatalf("read %d events, want %d", len(events), len(want))
+			}
+			for _, ev := range events {
+				if ev.TraceParent != want[ev.ID] {
+					t.Errorf("event of %s has traceparent %q, want %q", ev.Subject, ev.TraceParent, want[ev.ID])
+				}
 			}
 		})
 	}

@@ -12,12 +12,20 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/prometheus/client_golang/prometheus"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/scs-platform/shared-events/broker"
 	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/telemetry"
 	"github.com/scs-platform/shared-events/topology"
 )
+
+// tracerName names the instrumentation of the relay's spans.
+const tracerName = "github.com/scs-platform/shared-events/outbox"
 
 // HeaderPublisher names the relay instance that published a message.
 const HeaderPublisher = "x-scs-publisher"
@@ -292,10 +300,33 @@ func (r *Relay) publish(ctx context.Context, ch *amqp.Channel, exchange string, 
 		Timestamp:    ev.Time,
 		Body:         body,
 	}
-	if ev.TraceParent != "" || r.Instance != "" {
+	traceParent := ev.TraceParent
+	if traceParent != "" {
+		// The publish is a span of the event's trace, and the header names it, so
+		// that the consumer's span hangs below the hop through the broker. The
+		// event itself keeps the traceparent of its cause. An event without one
+		// (from a background job) gets no span: it would be a trace of one span.
+		var span trace.Span
+		ctx, span = otel.Tracer(tracerName).Start(telemetry.ContextWithTraceParent(ctx, traceParent), "publish "+exchange,
+			trace.WithSpanKind(trace.SpanKindProducer),
+			trace.WithAttributes(
+				semconv.MessagingSystemRabbitMQ,
+				semconv.MessagingOperationTypeSend,
+				semconv.MessagingOperationName("publish"),
+				semconv.MessagingDestinationName(exchange),
+				semconv.MessagingRabbitMQDestinationRoutingKey(ev.Type),
+				semconv.MessagingMessageID(ev.ID),
+				semconv.CloudEventsEventType(ev.Type),
+			))
+		defer span.End()
+		if tp := telemetry.TraceParent(ctx); tp != "" {
+			traceParent = tp
+		}
+	}
+	if traceParent != "" || r.Instance != "" {
 		msg.Headers = amqp.Table{}
-		if ev.TraceParent != "" {
-			msg.Headers["traceparent"] = ev.TraceParent
+		if traceParent != "" {
+			msg.Headers["traceparent"] = traceParent
 		}
 		if r.Instance != "" {
 			msg.Headers[HeaderPublisher] = r.Instance
@@ -303,7 +334,11 @@ func (r *Relay) publish(ctx context.Context, ch *amqp.Channel, exchange string, 
 	}
 	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, exchange, ev.Type, false, false, msg)
 	if err != nil {
-		return nil, fmt.Errorf("outbox: publish row %d: %w", ev.Sequence, err)
+		err = fmt.Errorf("outbox: publish row %d: %w", ev.Sequence, err)
+		span := trace.SpanFromContext(ctx)
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "publish failed")
+		return nil, err
 	}
 	return dc, nil
 }

@@ -26,7 +26,11 @@ type Process struct {
 	Base   string
 	cancel context.CancelFunc
 	done   chan error
+	logs   *Log
 }
+
+// Output is what the program has written to its stdout and stderr so far.
+func (p *Process) Output() string { return p.logs.String() }
 
 // Start runs the program named name with env on a free port (HTTP_ADDR) and
 // waits until it answers /healthz. Its log is shown if the test fails, and it is
@@ -42,7 +46,7 @@ func Start(t *testing.T, run RunFunc, name string, env map[string]string) *Proce
 		}
 	})
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Process{Base: "http://" + addr, cancel: cancel, done: make(chan error, 1)}
+	p := &Process{Base: "http://" + addr, cancel: cancel, done: make(chan error, 1), logs: logs}
 	go func() { p.done <- run(ctx, []string{name}, func(k string) string { return env[k] }, logs, logs) }()
 	t.Cleanup(func() {
 		cancel()

@@ -28,6 +28,7 @@ func CommonBadSettings(system string) []BadSetting {
 		{"http addr no port", "HTTP_ADDR", "localhost"},
 		{"http addr bad port", "HTTP_ADDR", ":99999"},
 		{"log format", "LOG_FORMAT", "xml"},
+		{"traces exporter", "OTEL_TRACES_EXPORTER", "jaeger"},
 	}
 }
 

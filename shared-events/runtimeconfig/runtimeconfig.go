@@ -1,8 +1,9 @@
 // Package runtimeconfig reads the part of a system's configuration that every
 // system of the platform shares: where it listens, its database, its broker, the
-// public URL and the log format. A system's own config package embeds Base and
-// reads its own variables through the same Parser, so that every bad value, the
-// shared ones and the system's own, is reported together in one Error.
+// public URL, the log format and where traces go. A system's own config package
+// embeds Base and reads its own variables through the same Parser, so that every
+// bad value, the shared ones and the system's own, is reported together in one
+// Error.
 //
 // Configuration is read once, at start-up, through an injected getenv, and a bad
 // value is refused with a message that names the variable.
@@ -10,6 +11,7 @@ package runtimeconfig
 
 import (
 	"github.com/scs-platform/shared-events/ratelimit"
+	"github.com/scs-platform/shared-events/telemetry"
 
 	"fmt"
 	"io"
@@ -39,14 +41,20 @@ type Base struct {
 	// AMQPPrefetch is how many unacknowledged events the broker hands each
 	// consumer at once (AMQP_PREFETCH, 1 to 1000).
 	AMQPPrefetch int
+	// TracesExporter is where spans go (OTEL_TRACES_EXPORTER): one of
+	// telemetry.Exporters, "none" by default.
+	TracesExporter string
 }
 
-// NewLogger returns the logger LOG_FORMAT asks for, writing to w.
+// NewLogger returns the logger LOG_FORMAT asks for, writing to w. A line
+// logged with a request's or an event's context carries its request_id and
+// trace_id (see telemetry.NewLogHandler).
 func (b Base) NewLogger(w io.Writer) *slog.Logger {
+	var h slog.Handler = slog.NewTextHandler(w, nil)
 	if b.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		h = slog.NewJSONHandler(w, nil)
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(telemetry.NewLogHandler(h))
 }
 
 // Defaults for a development machine that all systems share.
@@ -112,7 +120,8 @@ func (p *Parser) Add(name, v, reason string) {
 }
 
 // Base reads and validates HTTP_ADDR, DATABASE_URL, AMQP_URL, PUBLIC_URL,
-// LOG_FORMAT and AMQP_PREFETCH.
+// LOG_FORMAT, AMQP_PREFETCH and OTEL_TRACES_EXPORTER (with, for "otlp", the
+// collector's OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_TRACES_ENDPOINT).
 func (p *Parser) Base(d Defaults) Base {
 	b := Base{
 		HTTPAddr:    p.Addr("HTTP_ADDR", p.Get("HTTP_ADDR", d.HTTPAddr), d.HTTPAddr),
@@ -122,6 +131,16 @@ func (p *Parser) Base(d Defaults) Base {
 		LogFormat:   p.OneOf("LOG_FORMAT", p.Get("LOG_FORMAT", DefaultLogFormat), "text", "json"),
 	}
 	b.AMQPPrefetch = p.Int("AMQP_PREFETCH", p.Get("AMQP_PREFETCH", strconv.Itoa(DefaultPrefetch)), 1, 1000)
+	b.TracesExporter = p.OneOf("OTEL_TRACES_EXPORTER", p.Get("OTEL_TRACES_EXPORTER", telemetry.ExporterNone), telemetry.Exporters...)
+	if b.TracesExporter == telemetry.ExporterOTLP {
+		// The exporter reads these itself, and would only log a bad one and send
+		// to its default instead: refuse it at start-up like any other value.
+		for _, name := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"} {
+			if v := p.Get(name, ""); v != "" {
+				p.HTTPURL(name, v)
+			}
+		}
+	}
 	if b.PublicURL != nil {
 		b.PublicURL.Path = strings.TrimSuffix(b.PublicURL.Path, "/")
 	}

@@ -1,6 +1,8 @@
 package runtimeconfig_test
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -8,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/scs-platform/shared-events/runtimeconfig"
+	"github.com/scs-platform/shared-events/telemetry"
 )
 
 var defaults = runtimeconfig.Defaults{HTTPAddr: ":8082", DatabaseURL: "data/chat.db"}
@@ -20,7 +25,7 @@ func TestBaseDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if b.HTTPAddr != ":8082" || b.DatabaseURL != "data/chat.db" || b.AMQPURL != runtimeconfig.DefaultAMQPURL ||
-		b.PublicURL.String() != runtimeconfig.DefaultPublicURL || b.LogFormat != "text" {
+		b.PublicURL.String() != runtimeconfig.DefaultPublicURL || b.LogFormat != "text" || b.TracesExporter != "none" {
 		t.Errorf("defaults = %+v", b)
 	}
 }
@@ -58,6 +63,7 @@ func TestBaseErrorsNameTheVariable(t *testing.T) {
 		{"log format", "LOG_FORMAT", "xml"},
 		{"prefetch zero", "AMQP_PREFETCH", "0"},
 		{"prefetch not a number", "AMQP_PREFETCH", "lots"},
+		{"traces exporter", "OTEL_TRACES_EXPORTER", "jaeger"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,6 +86,67 @@ func TestBaseErrorsNameTheVariable(t *testing.T) {
 				t.Errorf("error %q shows a password", err)
 			}
 		})
+	}
+}
+
+func TestTracesExporter(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    string
+		problem string // "" when the environment is good
+	}{
+		{"stdout", map[string]string{"OTEL_TRACES_EXPORTER": "stdout"}, "stdout", ""},
+		{"otlp with the default collector", map[string]string{"OTEL_TRACES_EXPORTER": "otlp"}, "otlp", ""},
+		{"otlp with a collector", map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, "otlp", ""},
+		{"unknown exporter names the choices", map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, "",
+			`OTEL_TRACES_EXPORTER "zipkin" must be one of none, stdout, otlp`},
+		{"otlp endpoint without a scheme", map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, "",
+			"OTEL_EXPORTER_OTLP_ENDPOINT"},
+		{"otlp traces endpoint without a scheme", map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "collector:4318/v1/traces"}, "",
+			"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"},
+		// Without the OTLP exporter nothing reads the endpoint.
+		{"endpoint ignored without otlp", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, "none", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := runtimeconfig.NewParser(func(k string) string { return tt.env[k] })
+			b := p.Base(defaults)
+			err := p.Err()
+			if tt.problem == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if b.TracesExporter != tt.want {
+					t.Errorf("TracesExporter = %q, want %q", b.TracesExporter, tt.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.problem) {
+				t.Errorf("error %v, want one with %q", err, tt.problem)
+			}
+		})
+	}
+}
+
+// TestNewLoggerCarriesRequestIDs checks that the systems' logger, in both
+// formats, writes the request id and the trace id of the context it logs with.
+func TestNewLoggerCarriesRequestIDs(t *testing.T) {
+	traceID, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	spanID, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	ctx := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: spanID}))
+	ctx = telemetry.ContextWithRequestID(ctx, "req-1")
+	for format, want := range map[string][]string{
+		"text": {"request_id=req-1", "trace_id=4bf92f3577b34da6a3ce929d0e0e4736"},
+		"json": {`"request_id":"req-1"`, `"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"`},
+	} {
+		var out bytes.Buffer
+		runtimeconfig.Base{LogFormat: format}.NewLogger(&out).InfoContext(ctx, "handled")
+		for _, w := range want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%s log %q lacks %s", format, out.String(), w)
+			}
+		}
 	}
 }
 

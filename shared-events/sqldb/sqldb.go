@@ -207,21 +207,89 @@ func ignoreDone(err error) error {
 // fifth of a short transaction's CPU. database/sql then prepares it on each
 // connection it is used on; in a transaction, use it through tx.StmtContext.
 //
-// Call it outside a transaction: on SQLite the DB has one connection, which a
-// transaction holds, so preparing inside one would wait for itself.
+// Preparing takes a connection of its own, so a transaction asks for its
+// statements before it begins where it can. The lock is not held while
+// preparing: a caller whose statement is ready never waits for one that is
+// being prepared.
 func (db *DB) Statement(ctx context.Context, query string) (*sql.Stmt, error) {
 	db.stmtsMu.Lock()
-	defer db.stmtsMu.Unlock()
-	if stmt, ok := db.stmts[query]; ok {
+	stmt, ok := db.stmts[query]
+	db.stmtsMu.Unlock()
+	if ok {
 		return stmt, nil
 	}
 	stmt, err := db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: prepare: %w", err)
 	}
+	db.stmtsMu.Lock()
+	defer db.stmtsMu.Unlock()
+	if first, ok := db.stmts[query]; ok {
+		// Prepared at the same time by another caller: keep theirs.
+		_ = stmt.Close()
+		return first, nil
+	}
 	if db.stmts == nil {
 		db.stmts = map[string]*sql.Stmt{}
 	}
 	db.stmts[query] = stmt
 	return stmt, nil
+}
+
+// maxCachedStatements bounds the statements that QueryContext and friends
+// keep prepared on SQLite: the systems' queries are constants, a few dozen
+// each, so more than this means queries built from values, not worth keeping.
+const maxCachedStatements = 256
+
+// cached returns the prepared statement of query when the driver would
+// otherwise parse it on every call (SQLite; pgx keeps its own cache of
+// prepared statements per connection), or nil to run it as it is.
+func (db *DB) cached(ctx context.Context, query string) *sql.Stmt {
+	// A script of several statements is run as it is: a prepared statement
+	// is one statement.
+	if db.Dialect != SQLite || strings.Contains(strings.TrimRight(query, "; \n\t"), ";") {
+		return nil
+	}
+	db.stmtsMu.Lock()
+	stmt, ok := db.stmts[query]
+	full := len(db.stmts) >= maxCachedStatements
+	db.stmtsMu.Unlock()
+	if ok {
+		return stmt
+	}
+	if full {
+		return nil
+	}
+	stmt, err := db.Statement(ctx, query)
+	if err != nil {
+		// Run it unprepared: the same error, from where the caller expects it.
+		return nil
+	}
+	return stmt
+}
+
+// QueryContext is sql.DB's, with the statement prepared once on SQLite: a
+// page's reads (the session's checks against the replica, the page's own
+// queries) spent a third of their CPU in SQLite's parser.
+func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if stmt := db.cached(ctx, query); stmt != nil {
+		return stmt.QueryContext(ctx, args...)
+	}
+	return db.DB.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext is sql.DB's, with the statement prepared once on SQLite.
+func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if stmt := db.cached(ctx, query); stmt != nil {
+		return stmt.QueryRowContext(ctx, args...)
+	}
+	return db.DB.QueryRowContext(ctx, query, args...)
+}
+
+// ExecContext is sql.DB's, with the statement prepared once on SQLite.
+func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if stmt := db.cached(ctx, query); stmt != nil {
+		return stmt.ExecContext(ctx, args...)
+	}
+	return db.DB.ExecContext(ctx, query, args...)
 }

@@ -200,3 +200,43 @@ func TestStatementIsPreparedOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestSQLiteQueriesArePreparedOnce runs a query outside a transaction many
+// times: it is prepared once and gives each call's answer; a script of
+// several statements still runs whole; an error comes where it would without
+// the cache.
+func TestSQLiteQueriesArePreparedOnce(t *testing.T) {
+	db := servicetest.SQLite(t)
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE a (n INTEGER); CREATE TABLE b (n INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO a (n) VALUES (1); INSERT INTO b (n) VALUES (2);`); err != nil {
+		t.Fatal(err)
+	}
+	before := db.CachedStatements()
+	for i := range 5 {
+		if _, err := db.ExecContext(ctx, `INSERT INTO a (n) VALUES ($1)`, 10+i); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM a WHERE n >= $1`, 10).Scan(&n); err != nil || n != i+1 {
+			t.Fatalf("call %d: %d rows, %v; want %d", i, n, err, i+1)
+		}
+		rows, err := db.QueryContext(ctx, `SELECT n FROM b WHERE n = $1`, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rows.Next() {
+			t.Fatalf("call %d: the second script's insert is missing", i)
+		}
+		rows.Close()
+	}
+	if got := db.CachedStatements() - before; got != 3 {
+		t.Errorf("%d statements prepared for three queries run five times each; want 3", got)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT n FROM no_such_table`).Scan(&n); err == nil || !strings.Contains(err.Error(), "no_such_table") {
+		t.Errorf("a query of a missing table: %v, want the driver's error naming it", err)
+	}
+}

@@ -186,6 +186,12 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		programtest.BadSetting{Name: "terminal token too short", Variable: "TERMINAL_TOKEN", Value: "short"}))
 }
 
+// TestRequestsAreTraced checks that the server gives every request a span
+// named by its route and a request id.
+func TestRequestsAreTraced(t *testing.T) {
+	programtest.TracesRequests(t, run, "scs-cards", "cards", "/cards/", shutdownTimeout)
+}
+
 func TestUnknownCommand(t *testing.T) {
 	programtest.RefusesUnknownCommand(t, run, "scs-cards")
 }

@@ -305,7 +305,7 @@ func (h *handlers) api(w http.ResponseWriter, r *http.Request, run func(key stri
 	case bad != nil:
 		writeReply(w, bad.reply())
 	case err != nil:
-		h.logger.Error("terminal operation", "path", r.URL.Path, "err", err)
+		h.logger.ErrorContext(r.Context(), "terminal operation", "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "1")
 		writeReply(w, cards.Refusal(http.StatusServiceUnavailable, "unavailable", "The card system could not answer just now; retry with the same Idempotency-Key.", ""))
 	default:

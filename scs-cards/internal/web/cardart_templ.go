@@ -189,7 +189,7 @@ func cardArt(c cards.Card) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if c.Kind == "virtual" {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<text x=\"312\" y=\"42\" fill=\"#ffffff\" font-size=\"11\" font-family=\"system-ui, sans-serif\" text-anchor=\"end\" letter-spacing=\"2\">VIRTUAL</text> ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<text x=\"312\" y=\"62\" fill=\"#ffffff\" font-size=\"10\" font-family=\"system-ui, sans-serif\" text-anchor=\"end\" letter-spacing=\"2\">VIRTUAL</text> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -207,40 +207,40 @@ func cardArt(c cards.Card) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "</text> <text x=\"28\" y=\"184\" fill=\"#ffffff\" font-size=\"13\" font-family=\"system-ui, sans-serif\" letter-spacing=\"1\" data-testid=\"art-holder\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "</text><!-- The brand sits top right and the expiry bottom right, so that neither\n\t\t     runs into the other or into a holder's name of 26 letters (x 28–250). --><text x=\"312\" y=\"44\" fill=\"#ffffff\" font-size=\"24\" font-family=\"system-ui, sans-serif\" font-weight=\"800\" font-style=\"italic\" text-anchor=\"end\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var10 string
-		templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(holderName(c))
+		templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(strings.ToUpper(brandName(string(c.Brand))))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `internal/web/cardart.templ`, Line: 85, Col: 148}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `internal/web/cardart.templ`, Line: 87, Col: 190}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var10))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</text> <text x=\"220\" y=\"168\" fill=\"#ffffff\" fill-opacity=\"0.8\" font-size=\"8\" font-family=\"system-ui, sans-serif\">VALID THRU</text> <text x=\"220\" y=\"184\" fill=\"#ffffff\" font-size=\"13\" font-family=\"ui-monospace, monospace\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</text> <text x=\"28\" y=\"184\" fill=\"#ffffff\" font-size=\"12\" font-family=\"system-ui, sans-serif\" letter-spacing=\"1\" data-testid=\"art-holder\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var11 string
-		templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(expiry(c))
+		templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(holderName(c))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `internal/web/cardart.templ`, Line: 87, Col: 103}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `internal/web/cardart.templ`, Line: 88, Col: 148}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</text> <text x=\"312\" y=\"186\" fill=\"#ffffff\" font-size=\"24\" font-family=\"system-ui, sans-serif\" font-weight=\"800\" font-style=\"italic\" text-anchor=\"end\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</text> <text x=\"312\" y=\"166\" fill=\"#ffffff\" fill-opacity=\"0.8\" font-size=\"8\" font-family=\"system-ui, sans-serif\" text-anchor=\"end\">VALID THRU</text> <text x=\"312\" y=\"184\" fill=\"#ffffff\" font-size=\"13\" font-family=\"ui-monospace, monospace\" text-anchor=\"end\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var12 string
-		templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(strings.ToUpper(brandName(string(c.Brand))))
+		templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(expiry(c))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `internal/web/cardart.templ`, Line: 88, Col: 191}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `internal/web/cardart.templ`, Line: 90, Col: 121}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
 		if templ_7745c5c3_Err != nil {
@@ -258,7 +258,7 @@ func cardArt(c cards.Card) templ.Component {
 			var templ_7745c5c3_Var13 string
 			templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(strings.ToUpper(string(c.Status)))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `internal/web/cardart.templ`, Line: 91, Col: 184}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `internal/web/cardart.templ`, Line: 93, Col: 184}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var13))
 			if templ_7745c5c3_Err != nil {

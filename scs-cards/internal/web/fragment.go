@@ -41,7 +41,7 @@ func (h *handlers) summaryFragment(gate *authn.Gate) http.HandlerFunc {
 		switch {
 		case errors.Is(err, cards.ErrNoAccount):
 		case err != nil:
-			h.logger.Error("summary fragment", "err", err)
+			h.logger.ErrorContext(r.Context(), "summary fragment", "err", err)
 			w.Header().Set("Cache-Control", "no-store")
 			http.Error(w, "The card account cannot be shown just now.", http.StatusServiceUnavailable)
 			return
@@ -50,7 +50,7 @@ func (h *handlers) summaryFragment(gate *authn.Gate) http.HandlerFunc {
 		}
 		var buf bytes.Buffer
 		if err := summaryFragment(v).Render(r.Context(), &buf); err != nil {
-			h.logger.Error("render the summary fragment", "err", err)
+			h.logger.ErrorContext(r.Context(), "render the summary fragment", "err", err)
 			http.Error(w, "The card account cannot be shown just now.", http.StatusInternalServerError)
 			return
 		}

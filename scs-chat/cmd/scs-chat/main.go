@@ -25,6 +25,7 @@ import (
 	"github.com/scs-platform/shared-events/outbox"
 	"github.com/scs-platform/shared-events/serve"
 	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/telemetry"
 	"github.com/scs-platform/shared-events/topology"
 	"github.com/scs-platform/shared-events/usersreplica"
 
@@ -68,7 +69,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return serve.UsageError(fmt.Sprintf("unknown command %q; usage: scs-chat [deadletters list|replay]", args[1]))
 		}
 	}
-	return serveSystem(ctx, stop, cfg, cfg.NewLogger(stderr).With("system", system))
+	logger := cfg.NewLogger(stderr).With("system", system)
+	shutdownTracing, err := telemetry.Setup(ctx, "scs-chat", telemetry.WithExporter(cfg.TracesExporter),
+		telemetry.WithStdout(stdout), telemetry.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The spans still buffered are exported within a bound of their own, past
+		// the stop: a collector that does not answer must not hold the exit up,
+		// and spans lost then are no reason to fail it.
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(flushCtx); err != nil {
+			logger.Warn("spans not exported", "err", err)
+		}
+	}()
+	return serveSystem(ctx, stop, cfg, logger)
 }
 
 // serveSystem builds the system and runs it until ctx ends, then shuts down
@@ -138,7 +155,9 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 	shutdown, cancelShutdown := context.WithCancel(context.Background())
 	defer cancelShutdown()
 	srv := &http.Server{
-		Handler: web.Routes(web.Deps{
+		// Every request in a span of its own and with a request id, for the
+		// traces and the log lines written on its behalf.
+		Handler: telemetry.Handler(web.Routes(web.Deps{
 			Logger:    logger,
 			Ready:     health.Ready(health.Database(db), health.Relay(relay), health.Broker(users.Broker, liveIn, liveOut), health.Outbox(events, health.MaxOutboxAge)),
 			Metrics:   health.Metrics(registry),
@@ -150,7 +169,7 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 			Cookie:    authn.CookieNameFor(cfg.PublicURL),
 			Origin:    authn.Audience(cfg.PublicURL),
 			Shutdown:  shutdown,
-		}),
+		})),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}

@@ -169,6 +169,12 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		programtest.BadSetting{Name: "message rate", Variable: "LIMIT_MESSAGES_PER_USER", Value: "20 per second"}))
 }
 
+// TestRequestsAreTraced checks that the server gives every request a span
+// named by its route and a request id.
+func TestRequestsAreTraced(t *testing.T) {
+	programtest.TracesRequests(t, run, "scs-chat", "chat", "/chat/", shutdownTimeout)
+}
+
 func TestUnknownCommand(t *testing.T) {
 	programtest.RefusesUnknownCommand(t, run, "scs-chat")
 }

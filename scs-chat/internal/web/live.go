@@ -35,12 +35,12 @@ func (h *handlers) live(w http.ResponseWriter, r *http.Request) {
 	err := h.hub.Start(h.shutdown, w, r, me, func(err error) {
 		stop()
 		if err != nil {
-			h.logger.Debug("websocket", "user", me, "err", err)
+			h.logger.DebugContext(r.Context(), "websocket", "user", me, "err", err)
 		}
 	})
 	if err != nil {
 		stop()
-		h.logger.Debug("websocket refused", "user", me, "err", err)
+		h.logger.DebugContext(r.Context(), "websocket refused", "user", me, "err", err)
 	}
 }
 

@@ -35,6 +35,7 @@ import (
 	"github.com/scs-platform/shared-events/ratelimit"
 	"github.com/scs-platform/shared-events/serve"
 	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/telemetry"
 	"github.com/scs-platform/shared-events/topology"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
@@ -90,6 +91,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	for _, w := range cfg.Warnings() {
 		logger.Warn(w)
 	}
+	shutdownTracing, err := telemetry.Setup(ctx, "scs-users", telemetry.WithExporter(cfg.TracesExporter),
+		telemetry.WithStdout(stdout), telemetry.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The spans still buffered are exported within a bound of their own, past
+		// the stop: a collector that does not answer must not hold the exit up,
+		// and spans lost then are no reason to fail it.
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(flushCtx); err != nil {
+			logger.Warn("spans not exported", "err", err)
+		}
+	}()
 	return serveSystem(ctx, stop, cfg, logger)
 }
 
@@ -173,7 +189,9 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 		return fmt.Errorf("metrics: %w", err)
 	}
 	srv := &http.Server{
-		Handler: web.Routes(web.Deps{
+		// Every request in a span of its own and with a request id, for the
+		// traces and the log lines written on its behalf.
+		Handler: telemetry.Handler(web.Routes(web.Deps{
 			Logger: logger,
 			Ready: health.Ready(health.Database(p.db), health.Relay(relay), health.Broker(fromChat.Broker),
 				health.Outbox(p.events, health.MaxOutboxAge)),
@@ -185,7 +203,7 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 			Keys:           p.keys,
 			Cookies:        web.NewCookies(cfg.PublicURL, cfg.TokenTTL),
 			TrustedProxies: cfg.TrustedProxies,
-		}),
+		})),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,

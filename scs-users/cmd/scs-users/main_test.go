@@ -310,6 +310,12 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 	))
 }
 
+// TestRequestsAreTraced checks that the server gives every request a span
+// named by its route and a request id.
+func TestRequestsAreTraced(t *testing.T) {
+	programtest.TracesRequests(t, run, "scs-users", "users", "/users/login", shutdownTimeout)
+}
+
 func TestUnknownCommand(t *testing.T) {
 	programtest.RefusesUnknownCommand(t, run, "scs-users")
 }

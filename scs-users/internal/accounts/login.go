@@ -143,7 +143,7 @@ func (s *Service) LogIn(ctx context.Context, in LogIn) (User, Session, error) {
 		if !refunded && (err == nil || errors.Is(err, ErrSuspended)) {
 			refunded = true
 			if err := s.Limiter.Refund(ctx, limits...); err != nil {
-				s.Logger.Warn("refund login attempt", "err", err)
+				s.Logger.WarnContext(ctx, "refund login attempt", "err", err)
 			}
 		}
 		return u, sess, err
@@ -237,7 +237,7 @@ func (s *Service) take(ctx context.Context, limits ...ratelimit.Limit) error {
 		return err
 	}
 	if !d.Allowed {
-		s.Logger.Info("attempt refused by a rate limit", "bucket", d.Refused, "retry_after", d.RetryAfter)
+		s.Logger.InfoContext(ctx, "attempt refused by a rate limit", "bucket", d.Refused, "retry_after", d.RetryAfter)
 		return &RateLimited{RetryAfter: d.RetryAfter}
 	}
 	return nil

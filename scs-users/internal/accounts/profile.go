@@ -110,7 +110,7 @@ func (s *Service) checkPassword(ctx context.Context, u User, pw, field string) e
 		return FieldErrors{field: "This is not your current password."}
 	}
 	if err := s.Limiter.Refund(ctx, limit); err != nil && !errors.Is(err, context.Canceled) {
-		s.Logger.Warn("refund password check", "err", err)
+		s.Logger.WarnContext(ctx, "refund password check", "err", err)
 	}
 	return nil
 }

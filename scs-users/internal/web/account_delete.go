@@ -42,7 +42,7 @@ func (h *handlers) deleteAccount(w http.ResponseWriter, r *http.Request) {
 		h.failed(w, r, "delete account", err)
 		return
 	}
-	h.logger.Info("account deleted", "user", v.user.ID)
+	h.logger.InfoContext(r.Context(), "account deleted", "user", v.user.ID)
 	h.clearCookie(w)
 	http.Redirect(w, r, "/users/?done=deleted", http.StatusSeeOther)
 }

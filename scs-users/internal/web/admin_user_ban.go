@@ -39,6 +39,6 @@ func (h *handlers) moderate(w http.ResponseWriter, r *http.Request, done string,
 		h.failed(w, r, done, err)
 		return
 	}
-	h.logger.Info("moderation", "action", done, "user", id, "admin", v.user.ID)
+	h.logger.InfoContext(r.Context(), "moderation", "action", done, "user", id, "admin", v.user.ID)
 	http.Redirect(w, r, "/users/admin/users/"+id+"?done="+done, http.StatusSeeOther)
 }

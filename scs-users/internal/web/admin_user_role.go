@@ -29,6 +29,6 @@ func (h *handlers) setRole(w http.ResponseWriter, r *http.Request) {
 		h.failed(w, r, "set role", err)
 		return
 	}
-	h.logger.Info("moderation", "action", "role", "role", r.PostForm.Get("role"), "user", id, "admin", v.user.ID)
+	h.logger.InfoContext(r.Context(), "moderation", "action", "role", "role", r.PostForm.Get("role"), "user", id, "admin", v.user.ID)
 	http.Redirect(w, r, "/users/admin/users/"+id+"?done=role", http.StatusSeeOther)
 }

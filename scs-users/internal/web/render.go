@@ -13,7 +13,7 @@ import (
 func render(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int, c templ.Component) {
 	var buf bytes.Buffer
 	if err := c.Render(r.Context(), &buf); err != nil {
-		logger.Error("render page", "path", r.URL.Path, "err", err)
+		logger.ErrorContext(r.Context(), "render page", "path", r.URL.Path, "err", err)
 		http.Error(w, "Something went wrong on our side. Please try again.", http.StatusInternalServerError)
 		return
 	}

@@ -64,7 +64,7 @@ func (h *handlers) signUp(w http.ResponseWriter, r *http.Request) {
 		h.unavailable(w, r, "issue the session token", err)
 		return
 	}
-	h.logger.Info("signed up", "user", u.ID)
+	h.logger.InfoContext(r.Context(), "signed up", "user", u.ID)
 	if next == "/users/account" {
 		next += "?done=signup"
 	}

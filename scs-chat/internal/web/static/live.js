@@ -117,7 +117,7 @@
           break;
         case "renamed":
           if (f.conversation === conversation) {
-            document.querySelectorAll("[data-testid=partner]").forEach(function (el) { el.textContent = f.name; });
+            document.querySelectorAll("[data-partner-name]").forEach(function (el) { el.textContent = f.name; });
           }
           break;
       }
