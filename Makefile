@@ -7,7 +7,7 @@ SYSTEMS := scs-users scs-chat scs-cards
 MODULES := shared-events $(SYSTEMS) e2e
 GO      ?= go
 
-.PHONY: run build test fmt fmt-check vet generate generate-check build-alone go-test bench
+.PHONY: run build test fmt fmt-check vet generate generate-check build-alone go-test bench screenshots chaos
 
 ## run: build the three systems and run them behind a dev front door on :8080
 run: build
@@ -21,7 +21,7 @@ build:
 	@cd e2e && $(GO) build -o ../bin/ ./cmd/devrun
 
 ## test: everything CI checks, module by module
-test: fmt-check vet generate-check build-alone go-test
+test: fmt-check vet generate-check build-alone go-test chaos
 
 ## fmt: format every Go file
 fmt:
@@ -64,3 +64,14 @@ go-test:
 ## bench: the cross-system benchmark
 bench:
 	cd e2e && $(GO) run ./cmd/bench
+
+## chaos: the platform under faults (broker restart, kill -9 of every system);
+## it restarts RabbitMQ, so it runs alone, as the last step of test
+chaos:
+	@echo "== go test (e2e/chaos)"
+	@cd e2e && SCS_CHAOS=1 $(GO) test -count=1 -timeout 15m ./chaos/
+
+## screenshots: docs/screenshots/{users,chat,cards}.png, taken by the platform journey in Chromium
+screenshots:
+	@mkdir -p docs/screenshots
+	cd e2e && SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestPlatformJourney$$' ./journeys/

@@ -1,6 +1,6 @@
 // Package journeys drives the whole platform, built from the three modules and
-// started as processes behind the dev front door, in headless Chromium, as
-// people would use it.
+// started as processes behind the front door (Caddy running deploy/Caddyfile),
+// in headless Chromium, as people would use it.
 package journeys
 
 import (

@@ -1,16 +1,14 @@
 // Package platform runs the real platform in a test: the three systems built
 // from their own modules and started as processes, each with its own database,
-// on a RabbitMQ virtual host of the test's own, behind the dev front door. It
-// is what the cross-system tests and benchmarks drive, in a browser or over
-// HTTP.
+// on a RabbitMQ virtual host of the test's own, behind the front door of
+// deploy/Caddyfile (see FrontDoor). It is what the cross-system tests and
+// benchmarks drive, in a browser or over HTTP.
 package platform
 
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -24,7 +22,6 @@ import (
 	"github.com/scs-platform/shared-events/programtest"
 	"github.com/scs-platform/shared-events/servicetest"
 
-	"github.com/scs-platform/e2e/frontdoor"
 	"github.com/scs-platform/e2e/vhost"
 )
 
@@ -55,6 +52,10 @@ type process struct {
 	cmd  *exec.Cmd
 	out  *programtest.Log
 	done chan struct{}
+	// binary and env are what the process was started with, so that Restart
+	// starts the same program on the same database and address.
+	binary string
+	env    map[string]string
 }
 
 // Start builds (once per test binary) and starts the platform; it stops when
@@ -67,11 +68,10 @@ func Start(t *testing.T, o Options) *Platform {
 	bin := build(t)
 	p := &Platform{Direct: map[string][]string{}, AMQPURL: VHost(t), procs: map[string][]*process{}}
 
-	door, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.URL = "http://" + door.Addr().String()
+	// The front door starts last, in front of the instances, but the systems
+	// need its URL first (PUBLIC_URL).
+	door := programtest.FreeAddr(t)
+	p.URL = "http://" + door
 	dir := t.TempDir()
 	counts := map[string]int{"users": 1, "chat": o.ChatInstances, "cards": 1}
 	chatDB := filepath.Join(dir, "chat.db")
@@ -107,9 +107,7 @@ func Start(t *testing.T, o Options) *Platform {
 			backends[name] = append(backends[name], u)
 		}
 	}
-	srv := &httptest.Server{Listener: door, Config: &http.Server{Handler: frontdoor.New(backends), ReadHeaderTimeout: 10 * time.Second}}
-	srv.Start()
-	t.Cleanup(srv.Close)
+	FrontDoor(t, door, backends)
 	return p
 }
 
@@ -158,16 +156,13 @@ func (proc *process) stop() {
 func startProcess(t *testing.T, name, binary string, env map[string]string) *process {
 	t.Helper()
 	cmd := exec.Command(binary)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd.Env = environ(env)
 	out := &programtest.Log{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
-	proc := &process{name: name, cmd: cmd, out: out, done: make(chan struct{})}
+	proc := &process{name: name, cmd: cmd, out: out, done: make(chan struct{}), binary: binary, env: env}
 	go func() {
 		_ = cmd.Wait()
 		close(proc.done)
@@ -175,10 +170,20 @@ func startProcess(t *testing.T, name, binary string, env map[string]string) *pro
 	t.Cleanup(func() {
 		proc.stop()
 		if t.Failed() {
-			t.Logf("log of %s:\n%s", name, out.String())
+			// The pid tells the runs of a restarted instance apart.
+			t.Logf("log of %s (pid %d):\n%s", name, cmd.Process.Pid, out.String())
 		}
 	})
 	return proc
+}
+
+// environ is a process's environment: PATH and HOME of the test, and env.
+func environ(env map[string]string) []string {
+	vars := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	for k, v := range env {
+		vars = append(vars, k+"="+v)
+	}
+	return vars
 }
 
 func waitHealthy(t *testing.T, proc *process, base string) {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -62,12 +61,9 @@ func benchCards(ctx context.Context, cfg config, stdout io.Writer) (section, err
 		return section{}, err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "scs-cards")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/scs-cards")
-	build.Dir = cfg.CardsDir
-	build.Env = append(os.Environ(), "GOWORK=off")
-	if out, err := build.CombinedOutput(); err != nil {
-		return section{}, fmt.Errorf("build scs-cards in %s: %v\n%s", cfg.CardsDir, err, out)
+	bin, err := buildSystem(ctx, cfg.CardsDir, "scs-cards", dir)
+	if err != nil {
+		return section{}, err
 	}
 	var runs []cardsRun
 	for _, database := range []string{"SQLite", "PostgreSQL", postgresNoFlush} {
@@ -130,7 +126,7 @@ func benchCardsOn(ctx context.Context, cfg config, bin, dir, database string, st
 	} else {
 		_ = os.Remove(databaseURL)
 	}
-	cards, err := startChat(ctx, bin, addr,
+	cards, err := startSystem(ctx, bin, addr,
 		"DATABASE_URL="+databaseURL, "AMQP_URL="+vh.URL, "PUBLIC_URL="+public,
 		"USERS_FEED_URL="+feedURL, "USERS_FEED_TOKEN="+feedToken, "TERMINAL_TOKEN="+cardsTerminalToken,
 		// A limit no run reaches: what is measured is approvals, not declines.

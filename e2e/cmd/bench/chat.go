@@ -41,12 +41,9 @@ func benchChat(ctx context.Context, cfg config, stdout io.Writer) ([]section, er
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "scs-chat")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/scs-chat")
-	build.Dir = cfg.ChatDir
-	build.Env = append(os.Environ(), "GOWORK=off")
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build scs-chat in %s: %v\n%s", cfg.ChatDir, err, out)
+	bin, err := buildSystem(ctx, cfg.ChatDir, "scs-chat", dir)
+	if err != nil {
+		return nil, err
 	}
 	if err := raiseOpenFiles(); err != nil {
 		return nil, err
@@ -173,25 +170,39 @@ func urlPath(u string) string {
 	return parsed.Path
 }
 
-// chatProcess is one running scs-chat.
-type chatProcess struct {
+// buildSystem builds the program name (such as "scs-chat") of the module in
+// moduleDir into dir, alone with GOWORK=off as its Dockerfile does, and
+// returns the binary's path.
+func buildSystem(ctx context.Context, moduleDir, name, dir string) (string, error) {
+	bin := filepath.Join(dir, name)
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/"+name)
+	build.Dir = moduleDir
+	build.Env = append(os.Environ(), "GOWORK=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build %s in %s: %v\n%s", name, moduleDir, err, out)
+	}
+	return bin, nil
+}
+
+// systemProcess is one running system (scs-users, scs-chat or scs-cards).
+type systemProcess struct {
 	cmd  *exec.Cmd
 	Base string // http://127.0.0.1:PORT
 	logs *tailLog
 }
 
-// startChat starts bin on addr with env added to this process's environment
+// startSystem starts bin on addr with env added to this process's environment
 // and waits until /readyz answers 200: the database migrated, the broker
 // connected, the relay running.
-func startChat(ctx context.Context, bin, addr string, env ...string) (*chatProcess, error) {
-	p := &chatProcess{Base: "http://" + addr, logs: &tailLog{max: 64 << 10}}
+func startSystem(ctx context.Context, bin, addr string, env ...string) (*systemProcess, error) {
+	p := &systemProcess{Base: "http://" + addr, logs: &tailLog{max: 64 << 10}}
 	p.cmd = exec.Command(bin)
 	p.cmd.Env = append(os.Environ(), append([]string{"HTTP_ADDR=" + addr}, env...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
 	}
-	if err := waitOK(ctx, p.Base+"/readyz", "scs-chat at "+p.Base+" was not ready", 60*time.Second); err != nil {
+	if err := waitOK(ctx, p.Base+"/readyz", filepath.Base(bin)+" at "+p.Base+" was not ready", 60*time.Second); err != nil {
 		p.stop()
 		return nil, fmt.Errorf("%w\nits log ends:\n%s", err, p.logs)
 	}
@@ -199,7 +210,7 @@ func startChat(ctx context.Context, bin, addr string, env ...string) (*chatProce
 }
 
 // stop ends the process with SIGTERM, as an orchestrator would, and waits.
-func (p *chatProcess) stop() {
+func (p *systemProcess) stop() {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() {
@@ -214,7 +225,7 @@ func (p *chatProcess) stop() {
 	}
 }
 
-func (p *chatProcess) pid() int { return p.cmd.Process.Pid }
+func (p *systemProcess) pid() int { return p.cmd.Process.Pid }
 
 // procCPU is the user and system CPU time process pid has used, from
 // /proc/PID/stat (0 if it cannot be read).
@@ -250,7 +261,7 @@ func parseStatCPU(stat string) time.Duration {
 }
 
 // metrics reads the process's /metrics and returns its unlabelled samples.
-func (p *chatProcess) metrics(ctx context.Context) (map[string]float64, error) {
+func (p *systemProcess) metrics(ctx context.Context) (map[string]float64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.Base+"/metrics", nil)
 	if err != nil {
 		return nil, err
@@ -291,7 +302,7 @@ func parseMetrics(r io.Reader) (map[string]float64, error) {
 
 // waitConnections waits until chat_live_connections is want: the server
 // counts a websocket a moment after its handshake answered.
-func (p *chatProcess) waitConnections(ctx context.Context, want int, timeout time.Duration) (map[string]float64, error) {
+func (p *systemProcess) waitConnections(ctx context.Context, want int, timeout time.Duration) (map[string]float64, error) {
 	deadline := time.Now().Add(timeout)
 	var got float64
 	for {

@@ -74,7 +74,7 @@ func benchCross(ctx context.Context, cfg config, bin string, stdout io.Writer) (
 	env := chatEnv(dbURL, vh.URL, public, feedURL)
 	// One after the other: the first migrates the database and fills the
 	// replica from the feed; the second finds both done.
-	chat1, err := startChat(ctx, bin, addr1, env...)
+	chat1, err := startSystem(ctx, bin, addr1, env...)
 	if err != nil {
 		return res, err
 	}
@@ -83,7 +83,7 @@ func benchCross(ctx context.Context, cfg config, bin string, stdout io.Writer) (
 	if err := client.waitKnown(ctx, 2*time.Minute); err != nil {
 		return res, err
 	}
-	chat2, err := startChat(ctx, bin, addr2, env...)
+	chat2, err := startSystem(ctx, bin, addr2, env...)
 	if err != nil {
 		return res, err
 	}

@@ -158,7 +158,7 @@ func benchLive(ctx context.Context, cfg config, bin, dir string, stdout io.Write
 		}
 	}()
 	started := time.Now()
-	chat, err := startChat(ctx, bin, addr, chatEnv(filepath.Join(dir, "live.db"), vh.URL, public, feedURL)...)
+	chat, err := startSystem(ctx, bin, addr, chatEnv(filepath.Join(dir, "live.db"), vh.URL, public, feedURL)...)
 	if err != nil {
 		return res, err
 	}
@@ -213,7 +213,7 @@ func benchLive(ctx context.Context, cfg config, bin, dir string, stdout io.Write
 
 // openMeasured opens the first pair's websockets, reads the server's memory,
 // opens everybody else's and reads it again.
-func openMeasured(ctx context.Context, chat *chatProcess, users *chatUsers, pairs []pair, rec *recorder) ([][2]*liveConn, connMemory, error) {
+func openMeasured(ctx context.Context, chat *systemProcess, users *chatUsers, pairs []pair, rec *recorder) ([][2]*liveConn, connMemory, error) {
 	var mem connMemory
 	first, err := openConns(ctx, users, pairs[:1], chat.Base, chat.Base, rec, setupWorkers)
 	if err != nil {

@@ -73,6 +73,17 @@ type config struct {
 	CardsDuration     time.Duration
 	CardsTransactions int
 	CardsOverviews    int
+	// PagesUsers sign up through the front door (0 skips the section); their
+	// main pages are read at PagesRate per second for PagesDuration, then by
+	// PagesClients closed-loop clients for PagesSaturation. Caddy is the
+	// front door's binary, Caddyfile its configuration.
+	PagesUsers      int
+	PagesRate       int
+	PagesDuration   time.Duration
+	PagesClients    int
+	PagesSaturation time.Duration
+	Caddy           string
+	Caddyfile       string
 	// Out is the BENCHMARKS.md to rewrite ("" writes nothing).
 	Out string
 	// CPUProfile, if set, receives a CPU profile of our path's saturation run.
@@ -125,6 +136,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&cfg.CardsDuration, "cards-duration", 10*time.Second, "length of each authorisation run")
 	fs.IntVar(&cfg.CardsTransactions, "cards-transactions", 1000, "transactions on the account whose overview is read")
 	fs.IntVar(&cfg.CardsOverviews, "cards-overviews", 1000, "overview requests of each latency run")
+	fs.IntVar(&cfg.PagesUsers, "pages-users", 16, "users signed up for the front door's page benchmark (0 skips it)")
+	fs.IntVar(&cfg.PagesRate, "pages-rate", 1000, "pages per second of the paced run")
+	fs.DurationVar(&cfg.PagesDuration, "pages-duration", 10*time.Second, "length of the paced run")
+	fs.IntVar(&cfg.PagesClients, "pages-clients", 64, "closed-loop clients of the saturation run")
+	fs.DurationVar(&cfg.PagesSaturation, "pages-saturation", 5*time.Second, "length of the saturation run")
+	fs.StringVar(&cfg.Caddy, "caddy", "caddy", "the front door's binary")
+	fs.StringVar(&cfg.Caddyfile, "caddyfile", "../deploy/Caddyfile", "the front door's configuration, as compose uses it")
 	fs.StringVar(&cfg.Out, "out", "../BENCHMARKS.md", `BENCHMARKS.md to rewrite ("" for none)`)
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of our path's saturation run to this file")
 	if err := fs.Parse(args); err != nil {
@@ -168,6 +186,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	check(cfg.CardsDuration >= 100*time.Millisecond, "-cards-duration must be at least 100ms, got %s", cfg.CardsDuration)
 	check(cfg.CardsTransactions >= 21, "-cards-transactions must be at least 21 (more than a page), got %d", cfg.CardsTransactions)
 	check(cfg.CardsOverviews > 0, "-cards-overviews must be positive, got %d", cfg.CardsOverviews)
+	check(cfg.PagesUsers >= 0 && cfg.PagesUsers <= 1000, "-pages-users must be between 0 and 1000, got %d", cfg.PagesUsers)
+	check(cfg.PagesRate > 0 && cfg.PagesRate <= 50000, "-pages-rate must be between 1 and 50000, got %d", cfg.PagesRate)
+	check(cfg.PagesDuration >= 100*time.Millisecond, "-pages-duration must be at least 100ms, got %s", cfg.PagesDuration)
+	check(cfg.PagesClients > 0 && cfg.PagesClients <= 1000, "-pages-clients must be between 1 and 1000, got %d", cfg.PagesClients)
+	check(cfg.PagesSaturation >= 100*time.Millisecond, "-pages-saturation must be at least 100ms, got %s", cfg.PagesSaturation)
 	return cfg, errors.Join(errs...)
 }
 

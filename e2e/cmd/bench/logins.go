@@ -60,12 +60,9 @@ func benchLogins(ctx context.Context, cfg config, stdout io.Writer) (loginsResul
 		return loginsResult{}, err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "scs-users")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/scs-users")
-	build.Dir = cfg.UsersDir
-	build.Env = append(os.Environ(), "GOWORK=off")
-	if out, err := build.CombinedOutput(); err != nil {
-		return loginsResult{}, fmt.Errorf("build scs-users in %s: %v\n%s", cfg.UsersDir, err, out)
+	bin, err := buildSystem(ctx, cfg.UsersDir, "scs-users", dir)
+	if err != nil {
+		return loginsResult{}, err
 	}
 	res := loginsResult{Clients: cfg.LoginClients, Duration: cfg.LoginDuration, Argon2: "m=19456 KiB, t=2, p=1 (OWASP; the default)"}
 	for _, run := range []struct {

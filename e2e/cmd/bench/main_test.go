@@ -25,6 +25,9 @@ func TestRun(t *testing.T) {
 		servicetest.Unavailable(t, "rabbitmqctl (the chat benchmarks make virtual hosts)", err)
 	}
 	postgresURL := servicetest.PostgresURL(t)
+	if _, err := exec.LookPath("caddy"); err != nil {
+		servicetest.Unavailable(t, "caddy (the front door of the page benchmark)", err)
+	}
 	out := filepath.Join(t.TempDir(), "BENCHMARKS.md")
 	var stdout, stderr bytes.Buffer
 	getenv := func(name string) string {
@@ -42,6 +45,8 @@ func TestRun(t *testing.T) {
 		"-live-conns", "20", "-live-rate", "200", "-live-low-rate", "100", "-live-duration", "300ms", "-live-senders", "4", "-live-saturation", "300ms",
 		"-cross-pairs", "5", "-cross-rate", "100", "-cross-duration", "300ms",
 		"-cards-dir", "../../../scs-cards", "-cards-clients", "4", "-cards-duration", "300ms", "-cards-transactions", "25", "-cards-overviews", "10",
+		"-pages-users", "2", "-pages-rate", "100", "-pages-duration", "300ms", "-pages-clients", "4", "-pages-saturation", "300ms",
+		"-caddyfile", "../../../deploy/Caddyfile",
 		"-out", out}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -101,6 +106,10 @@ func TestRun(t *testing.T) {
 		"| PostgreSQL | ",
 		"| PostgreSQL, commits not waiting for the WAL flush | ",
 		"an account with 25 transactions",
+		"\n## Pages through the front door\n",
+		"2 users signed up through the front door",
+		"| front door | 100/s for 300ms | ",
+		"| direct | 100/s for 300ms | ",
 	} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)

@@ -97,6 +97,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		sections = append(sections, cards)
 	}
+	if cfg.PagesUsers > 0 {
+		pages, err := benchPages(ctx, cfg, stdout)
+		if err != nil {
+			return fmt.Errorf("pages through the front door: %w", err)
+		}
+		sections = append(sections, pages)
+	}
 	took := time.Since(started)
 	fmt.Fprintf(stdout, "\nrun took %s\n", took.Round(100*time.Millisecond))
 	if cfg.Out == "" {

@@ -1,0 +1,137 @@
+package platform
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scs-platform/shared-events/programtest"
+	"github.com/scs-platform/shared-events/servicetest"
+
+	"github.com/scs-platform/e2e/frontdoor"
+)
+
+// FrontDoor starts the front door on addr (a loopback host:port) in front of
+// backends, the instances of each system by name, until the test ends. It is
+// Caddy running deploy/Caddyfile, the front door of compose, so that every
+// journey goes through the configuration that ships. Only where Caddy is not
+// installed, and CI is not set, the dev front door stands in; under CI=true a
+// missing Caddy fails the test.
+func FrontDoor(t *testing.T, addr string, backends map[string][]*url.URL) {
+	t.Helper()
+	if _, err := exec.LookPath("caddy"); err != nil && os.Getenv("CI") != "true" {
+		t.Logf("caddy is not installed (%v): the dev front door stands in for deploy/Caddyfile (under CI=true this fails)", err)
+		devFrontDoor(t, addr, backends)
+		return
+	}
+	Caddy(t, addr, backends)
+}
+
+// Caddy runs deploy/Caddyfile on addr (a loopback host:port) in front of
+// backends and returns once it answers; it stops when the test ends and shows
+// its log if the test failed. Without caddy the test is skipped, or fails
+// under CI=true.
+func Caddy(t *testing.T, addr string, backends map[string][]*url.URL) {
+	t.Helper()
+	caddy, err := exec.LookPath("caddy")
+	if err != nil {
+		servicetest.Unavailable(t, "caddy (the front door of deploy/Caddyfile)", err)
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("front door address %q: %v", addr, err)
+	}
+	_, healthPort, _ := net.SplitHostPort(programtest.FreeAddr(t))
+	dir := t.TempDir()
+	env := map[string]string{
+		// Caddy binds every interface of the site's port whatever the host, so
+		// only the port is given, as compose does.
+		"FRONT_DOOR_ADDR":        ":" + port,
+		"FRONT_DOOR_HEALTH_PORT": healthPort,
+		// Caddy keeps its state under these; the test's own directory keeps
+		// parallel tests and the developer's home apart.
+		"XDG_CONFIG_HOME": dir,
+		"XDG_DATA_HOME":   dir,
+	}
+	for _, name := range []string{"users", "chat", "cards"} {
+		var hosts []string
+		for _, u := range backends[name] {
+			hosts = append(hosts, u.Host)
+		}
+		if len(hosts) == 0 {
+			// A system the test does not run: a port nothing listens on, so
+			// that its prefix answers 502 as in compose with the system down.
+			hosts = []string{"127.0.0.1:1"}
+		}
+		// The Caddyfile reads the list as space-separated upstreams.
+		env[strings.ToUpper(name)+"_UPSTREAMS"] = strings.Join(hosts, " ")
+	}
+	proc := startCaddy(t, caddy, env)
+	base := "http://" + addr
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// "/" is answered by Caddy itself, whatever the systems do: its redirect
+	// says the configuration is loaded and the port is Caddy's.
+	servicetest.Eventually(t, 30*time.Second, "caddy to answer at "+base, func() bool {
+		select {
+		case <-proc.done:
+			t.Fatalf("caddy exited while starting:\n%s", proc.out.String())
+		default:
+		}
+		resp, err := client.Get(base + "/")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusFound && resp.Header.Get("Server") == "Caddy"
+	})
+}
+
+// Caddyfile is the path of deploy/Caddyfile in this repository.
+func Caddyfile() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "deploy", "Caddyfile")
+}
+
+// startCaddy starts caddy as startProcess starts a system, with Caddy's
+// arguments, which a system does not take.
+func startCaddy(t *testing.T, caddy string, env map[string]string) *process {
+	t.Helper()
+	cmd := exec.Command(caddy, "run", "--config", Caddyfile(), "--adapter", "caddyfile")
+	cmd.Env = environ(env)
+	out := &programtest.Log{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start caddy: %v", err)
+	}
+	proc := &process{name: "frontdoor", cmd: cmd, out: out, done: make(chan struct{}), binary: caddy, env: env}
+	go func() {
+		_ = cmd.Wait()
+		close(proc.done)
+	}()
+	t.Cleanup(func() {
+		proc.stop()
+		if t.Failed() {
+			t.Logf("log of the front door (caddy):\n%s", out.String())
+		}
+	})
+	return proc
+}
+
+func devFrontDoor(t *testing.T, addr string, backends map[string][]*url.URL) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: frontdoor.New(backends), ReadHeaderTimeout: 10 * time.Second}}
+	srv.Start()
+	t.Cleanup(srv.Close)
+}
