@@ -60,11 +60,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if len(args) > 1 {
 		switch args[1] {
+		case "healthcheck":
+			return serve.Healthcheck(ctx, cfg.HTTPAddr)
 		case "deadletters":
 			queues := []string{topology.Queue(system, "users")}
 			return deadletter.Command(ctx, args[2:], cfg.AMQPURL, queues, stdout, stderr)
 		default:
-			return serve.UsageError(fmt.Sprintf("unknown command %q; usage: scs-cards [deadletters list|replay]", args[1]))
+			return serve.UsageError(fmt.Sprintf("unknown command %q; usage: scs-cards [healthcheck | deadletters list|replay]", args[1]))
 		}
 	}
 	logger := cfg.NewLogger(stderr).With("system", system)

@@ -192,6 +192,10 @@ func TestRequestsAreTraced(t *testing.T) {
 	programtest.TracesRequests(t, run, "scs-cards", "cards", "/cards/", shutdownTimeout)
 }
 
+func TestHealthcheckCommand(t *testing.T) {
+	programtest.Healthchecks(t, run, "scs-cards", "cards", shutdownTimeout)
+}
+
 func TestUnknownCommand(t *testing.T) {
 	programtest.RefusesUnknownCommand(t, run, "scs-cards")
 }

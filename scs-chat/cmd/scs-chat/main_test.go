@@ -175,6 +175,10 @@ func TestRequestsAreTraced(t *testing.T) {
 	programtest.TracesRequests(t, run, "scs-chat", "chat", "/chat/", shutdownTimeout)
 }
 
+func TestHealthcheckCommand(t *testing.T) {
+	programtest.Healthchecks(t, run, "scs-chat", "chat", shutdownTimeout)
+}
+
 func TestUnknownCommand(t *testing.T) {
 	programtest.RefusesUnknownCommand(t, run, "scs-chat")
 }

@@ -59,7 +59,7 @@ const shutdownTimeout = 10 * time.Second
 const maxHashWait = 10 * time.Second
 
 // usage is the command line, for a command it does not understand.
-const usage = "usage: scs-users [admin grant|revoke EMAIL | keys list|rotate|revoke KID | deadletters list|replay]"
+const usage = "usage: scs-users [healthcheck | admin grant|revoke EMAIL | keys list|rotate|revoke KID | deadletters list|replay]"
 
 func main() {
 	if err := run(context.Background(), os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
@@ -78,6 +78,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger := cfg.NewLogger(stderr).With("system", system)
 	if len(args) > 1 {
 		switch args[1] {
+		case "healthcheck":
+			return serve.Healthcheck(ctx, cfg.HTTPAddr)
 		case "deadletters":
 			return deadletter.Command(ctx, args[2:], cfg.AMQPURL, []string{topology.Queue(system, "chat")}, stdout, stderr)
 		case "admin":

@@ -316,6 +316,10 @@ func TestRequestsAreTraced(t *testing.T) {
 	programtest.TracesRequests(t, run, "scs-users", "users", "/users/login", shutdownTimeout)
 }
 
+func TestHealthcheckCommand(t *testing.T) {
+	programtest.Healthchecks(t, run, "scs-users", "users", shutdownTimeout)
+}
+
 func TestUnknownCommand(t *testing.T) {
 	programtest.RefusesUnknownCommand(t, run, "scs-users")
 }
