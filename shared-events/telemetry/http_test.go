@@ -196,3 +196,33 @@ func TestHandlerLetsTheConnectionBeHijacked(t *testing.T) {
 		t.Errorf("GET = %d %q, want 200 from the hijacked connection", resp.StatusCode, body)
 	}
 }
+
+// TestProbesAndWebsocketsAreNotTraced: the probes and a websocket upgrade get
+// no span (but still a request id); a page does.
+func TestProbesAndWebsocketsAreNotTraced(t *testing.T) {
+	rec := recorder(t)
+	h := telemetry.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	untraced := []*http.Request{
+		httptest.NewRequest(http.MethodGet, "/healthz", nil),
+		httptest.NewRequest(http.MethodGet, "/readyz", nil),
+		httptest.NewRequest(http.MethodGet, "/metrics", nil),
+	}
+	upgrade := httptest.NewRequest(http.MethodGet, "/chat/live", nil)
+	upgrade.Header.Set("Connection", "Upgrade")
+	upgrade.Header.Set("Upgrade", "WebSocket")
+	untraced = append(untraced, upgrade)
+	for _, r := range untraced {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Header().Get(telemetry.HeaderRequestID) == "" {
+			t.Errorf("%s %s (Upgrade %q) got no request id", r.Method, r.URL.Path, r.Header.Get("Upgrade"))
+		}
+	}
+	if spans := rec.Ended(); len(spans) != 0 {
+		t.Errorf("%d spans for the probes and the websocket, want none", len(spans))
+	}
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/chat/", nil))
+	if spans := rec.Ended(); len(spans) != 1 {
+		t.Errorf("%d spans for a page, want 1", len(spans))
+	}
+}
