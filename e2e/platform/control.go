@@ -36,7 +36,7 @@ func (p *Platform) Restart(t *testing.T, name string) {
 	t.Helper()
 	for i, proc := range p.instances(t, name) {
 		proc.stop()
-		next := startProcess(t, proc.name, proc.binary, proc.env)
+		next := startProcess(t, proc.name, proc.binary, proc.args, proc.env)
 		p.procs[name][i] = next
 		waitHealthy(t, next, "http://"+proc.env["HTTP_ADDR"])
 	}

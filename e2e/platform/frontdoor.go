@@ -74,7 +74,7 @@ func Caddy(t *testing.T, addr string, backends map[string][]*url.URL) {
 		// The Caddyfile reads the list as space-separated upstreams.
 		env[strings.ToUpper(name)+"_UPSTREAMS"] = strings.Join(hosts, " ")
 	}
-	proc := startCaddy(t, caddy, env)
+	proc := startProcess(t, "frontdoor", caddy, []string{"run", "--config", Caddyfile(), "--adapter", "caddyfile"}, env)
 	base := "http://" + addr
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	// "/" is answered by Caddy itself, whatever the systems do: its redirect
@@ -98,31 +98,6 @@ func Caddy(t *testing.T, addr string, backends map[string][]*url.URL) {
 func Caddyfile() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..", "deploy", "Caddyfile")
-}
-
-// startCaddy starts caddy as startProcess starts a system, with Caddy's
-// arguments, which a system does not take.
-func startCaddy(t *testing.T, caddy string, env map[string]string) *process {
-	t.Helper()
-	cmd := exec.Command(caddy, "run", "--config", Caddyfile(), "--adapter", "caddyfile")
-	cmd.Env = environ(env)
-	out := &programtest.Log{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start caddy: %v", err)
-	}
-	proc := &process{name: "frontdoor", cmd: cmd, out: out, done: make(chan struct{}), binary: caddy, env: env}
-	go func() {
-		_ = cmd.Wait()
-		close(proc.done)
-	}()
-	t.Cleanup(func() {
-		proc.stop()
-		if t.Failed() {
-			t.Logf("log of the front door (caddy):\n%s", out.String())
-		}
-	})
-	return proc
 }
 
 func devFrontDoor(t *testing.T, addr string, backends map[string][]*url.URL) {

@@ -52,9 +52,10 @@ type process struct {
 	cmd  *exec.Cmd
 	out  *programtest.Log
 	done chan struct{}
-	// binary and env are what the process was started with, so that Restart
-	// starts the same program on the same database and address.
+	// binary, args and env are what the process was started with, so that
+	// Restart starts the same program on the same database and address.
 	binary string
+	args   []string
 	env    map[string]string
 }
 
@@ -98,7 +99,7 @@ func Start(t *testing.T, o Options) *Platform {
 			for k, v := range o.Env {
 				env[k] = v
 			}
-			proc := startProcess(t, fmt.Sprintf("%s-%d", name, i+1), filepath.Join(bin, "scs-"+name), env)
+			proc := startProcess(t, fmt.Sprintf("%s-%d", name, i+1), filepath.Join(bin, "scs-"+name), nil, env)
 			p.procs[name] = append(p.procs[name], proc)
 			base := "http://" + addr
 			waitHealthy(t, proc, base)
@@ -153,16 +154,18 @@ func (proc *process) stop() {
 	}
 }
 
-func startProcess(t *testing.T, name, binary string, env map[string]string) *process {
+// startProcess starts binary with args and env (see environ), until the test
+// ends; its output is shown if the test fails.
+func startProcess(t *testing.T, name, binary string, args []string, env map[string]string) *process {
 	t.Helper()
-	cmd := exec.Command(binary)
+	cmd := exec.Command(binary, args...)
 	cmd.Env = environ(env)
 	out := &programtest.Log{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
-	proc := &process{name: name, cmd: cmd, out: out, done: make(chan struct{}), binary: binary, env: env}
+	proc := &process{name: name, cmd: cmd, out: out, done: make(chan struct{}), binary: binary, args: args, env: env}
 	go func() {
 		_ = cmd.Wait()
 		close(proc.done)

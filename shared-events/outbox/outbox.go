@@ -162,7 +162,7 @@ func (o *Outbox) Read(ctx context.Context, after int64, limit int) (events []clo
 	if err := o.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM outbox`).Scan(&head); err != nil {
 		return nil, 0, fmt.Errorf("outbox: read head: %w", err)
 	}
-	events, err = scanEvents(o.db.QueryContext(ctx, selectEvents+`WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit))
+	events, err = scanEvents(o.db.QueryContext(ctx, selectEvents+`WHERE seq > $1 ORDER BY seq`+sqldb.Limit(limit), after))
 	if err != nil {
 		return nil, 0, fmt.Errorf("outbox: read after %d: %w", after, err)
 	}
@@ -178,7 +178,7 @@ func lastSequence(events []cloudevent.Event) int64 {
 
 // unsent returns up to limit unsent events with a sequence greater than after.
 func (o *Outbox) unsent(ctx context.Context, after int64, limit int) ([]cloudevent.Event, error) {
-	evs, err := scanEvents(o.db.QueryContext(ctx, selectEvents+`WHERE sent_at_us IS NULL AND seq > $1 ORDER BY seq LIMIT $2`, after, limit))
+	evs, err := scanEvents(o.db.QueryContext(ctx, selectEvents+`WHERE sent_at_us IS NULL AND seq > $1 ORDER BY seq`+sqldb.Limit(limit), after))
 	if err != nil {
 		return nil, fmt.Errorf("outbox: read unsent: %w", err)
 	}

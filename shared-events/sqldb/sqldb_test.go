@@ -240,3 +240,64 @@ func TestSQLiteQueriesArePreparedOnce(t *testing.T) {
 		t.Errorf("a query of a missing table: %v, want the driver's error naming it", err)
 	}
 }
+
+func TestLimit(t *testing.T) {
+	for n, want := range map[int]string{21: " LIMIT 21", 0: " LIMIT 0", -5: " LIMIT 0"} {
+		if got := sqldb.Limit(n); got != want {
+			t.Errorf("Limit(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// BenchmarkLimitClause reads a page of 20 rows of 1,000 through a prepared
+// statement, its LIMIT bound as a parameter (which SQLite re-prepares on every
+// run) and written by Limit.
+//
+//	go test -run - -bench LimitClause ./sqldb/
+func BenchmarkLimitClause(b *testing.B) {
+	db := servicetest.SQLite(b)
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE rows (seq INTEGER PRIMARY KEY, owner TEXT NOT NULL, body TEXT NOT NULL);
+		CREATE INDEX rows_owner ON rows (owner, seq)`); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.InTx(ctx, func(tx *sql.Tx) error {
+		for i := range 1000 {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO rows (owner, body) VALUES ('a', $1)`, strings.Repeat("x", i%50)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	const page = `SELECT seq, body FROM rows WHERE owner = $1 AND seq < $2 ORDER BY seq DESC`
+	for _, run := range []struct {
+		name, query string
+		args        []any
+	}{
+		{"bound", page + ` LIMIT $3`, []any{"a", 1 << 62, 20}},
+		{"written", page + sqldb.Limit(20), []any{"a", 1 << 62}},
+	} {
+		b.Run(run.name, func(b *testing.B) {
+			stmt, err := db.Statement(ctx, run.query)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				rows, err := stmt.QueryContext(ctx, run.args...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n := 0
+				for rows.Next() {
+					n++
+				}
+				rows.Close()
+				if n != 20 {
+					b.Fatalf("%d rows, want 20", n)
+				}
+			}
+		})
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -138,4 +139,19 @@ func Setup(ctx context.Context, serviceName string, opts ...Option) (shutdown fu
 		}
 		return nil
 	}, nil
+}
+
+// FlushTimeout bounds the export of the spans still buffered as a process ends.
+const FlushTimeout = 5 * time.Second
+
+// Flush calls shutdown, what Setup returned, as the process ends: within
+// FlushTimeout of its own, past the end of ctx, because a collector that does
+// not answer must not hold the exit up; and spans lost then are logged, no
+// reason to fail the exit.
+func Flush(ctx context.Context, shutdown func(context.Context) error, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FlushTimeout)
+	defer cancel()
+	if err := shutdown(ctx); err != nil {
+		logger.Warn("spans not exported", "err", err)
+	}
 }

@@ -75,16 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	defer func() {
-		// The spans still buffered are exported within a bound of their own, past
-		// the stop: a collector that does not answer must not hold the exit up,
-		// and spans lost then are no reason to fail it.
-		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := shutdownTracing(flushCtx); err != nil {
-			logger.Warn("spans not exported", "err", err)
-		}
-	}()
+	defer telemetry.Flush(ctx, shutdownTracing, logger)
 	return serveSystem(ctx, stop, cfg, logger)
 }
 

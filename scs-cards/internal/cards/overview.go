@@ -88,7 +88,7 @@ func (s *Service) transactions(ctx context.Context, q querier, accountID string,
 	rows, err := q.QueryContext(ctx, `SELECT t.seq, t.id, COALESCE(t.card_id, ''), COALESCE(c.last4, ''), t.kind, t.merchant, t.amount_minor,
 			COALESCE(t.posted_minor, 0), t.status, COALESCE(t.decline_reason, ''), t.forced, t.created_at_us, t.expires_at_us, t.settled_at_us
 		FROM transactions t LEFT JOIN cards c ON c.id = t.card_id
-		WHERE t.account_id = $1 AND t.seq < $2 ORDER BY t.seq DESC LIMIT $3`, accountID, before, pageSize+1)
+		WHERE t.account_id = $1 AND t.seq < $2 ORDER BY t.seq DESC`+sqldb.Limit(pageSize+1), accountID, before)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -167,7 +167,7 @@ func scanStatement(row interface{ Scan(...any) error }) (Statement, error) {
 }
 
 func (s *Service) statements(ctx context.Context, q querier, accountID string, limit int) ([]Statement, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+statementColumns+` FROM statements s WHERE s.account_id = $1 ORDER BY s.period_start_us DESC LIMIT $2`, accountID, limit)
+	rows, err := q.QueryContext(ctx, `SELECT `+statementColumns+` FROM statements s WHERE s.account_id = $1 ORDER BY s.period_start_us DESC`+sqldb.Limit(limit), accountID)
 	if err != nil {
 		return nil, err
 	}

@@ -359,7 +359,7 @@ func (s *Service) Pay(ctx context.Context, userID, statementID string) (int64, e
 func (s *Service) Purchases(ctx context.Context, limit int) ([]Authorisation, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT t.id, COALESCE(t.card_id, ''), t.status, COALESCE(t.decline_reason, ''), t.amount_minor,
 			COALESCE(t.posted_minor, 0), a.currency, t.merchant, t.forced, t.created_at_us, t.expires_at_us
-		FROM transactions t JOIN accounts a ON a.id = t.account_id WHERE t.kind = 'purchase' ORDER BY t.seq DESC LIMIT $1`, limit)
+		FROM transactions t JOIN accounts a ON a.id = t.account_id WHERE t.kind = 'purchase' ORDER BY t.seq DESC`+sqldb.Limit(limit))
 	if err != nil {
 		return nil, wrap("purchases", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/sqldb"
 )
 
 // Conversation is one match, as one of its members sees it.
@@ -72,7 +73,7 @@ func (s *Service) Conversation(ctx context.Context, userID, id string) (Conversa
 func (s *Service) Conversations(ctx context.Context, userID string, limit int) ([]Conversation, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE user_a = $1
 		UNION ALL SELECT `+conversationColumns+` FROM conversations WHERE user_b = $1
-		ORDER BY started_at_us DESC, id DESC LIMIT $2`, userID, limit)
+		ORDER BY started_at_us DESC, id DESC`+sqldb.Limit(limit), userID)
 	if err != nil {
 		return nil, fmt.Errorf("chat: conversations: %w", err)
 	}

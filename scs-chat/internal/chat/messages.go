@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/scs-platform/shared-events/sqldb"
 )
 
 // Message is one stored message of a conversation.
@@ -206,7 +208,7 @@ func (s *Service) Since(ctx context.Context, userID, id string, after int64, lim
 		return nil, ErrNotFound
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT seq, sender_id, client_id, body, sent_at_us FROM messages
-		WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, id, after, limit)
+		WHERE conversation_id = $1 AND seq > $2 ORDER BY seq`+sqldb.Limit(limit), id, after)
 	if err != nil {
 		return nil, fmt.Errorf("chat: messages: %w", err)
 	}

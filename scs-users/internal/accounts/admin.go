@@ -22,7 +22,7 @@ const MaxReasonLength = 500
 func (s *Service) FindUsers(ctx context.Context, query string, limit int) ([]User, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+userColumns+` FROM users
 		WHERE status <> 'deleted' AND ($1 = '%%' OR email LIKE $1 ESCAPE '\' OR name_folded LIKE $1 ESCAPE '\')
-		ORDER BY created_at_us DESC, id LIMIT $2`, likePattern(query), limit)
+		ORDER BY created_at_us DESC, id`+sqldb.Limit(limit), likePattern(query))
 	if err != nil {
 		return nil, fmt.Errorf("accounts: find users: %w", err)
 	}

@@ -99,13 +99,13 @@ func scanReports(rows *sql.Rows, err error) ([]Report, error) {
 
 // Open returns up to limit open reports, the oldest first: the queue.
 func (s *Service) Open(ctx context.Context, limit int) ([]Report, error) {
-	return scanReports(s.DB.QueryContext(ctx, `SELECT `+reportColumns+` WHERE r.status = 'open' ORDER BY r.reported_at_us, r.id LIMIT $1`, limit))
+	return scanReports(s.DB.QueryContext(ctx, `SELECT `+reportColumns+` WHERE r.status = 'open' ORDER BY r.reported_at_us, r.id`+sqldb.Limit(limit)))
 }
 
 // About returns the reports about a user, the latest first.
 func (s *Service) About(ctx context.Context, userID string, limit int) ([]Report, error) {
-	return scanReports(s.DB.QueryContext(ctx, `SELECT `+reportColumns+` WHERE r.reported_user_id = $1 ORDER BY r.reported_at_us DESC, r.id LIMIT $2`,
-		userID, limit))
+	return scanReports(s.DB.QueryContext(ctx, `SELECT `+reportColumns+` WHERE r.reported_user_id = $1 ORDER BY r.reported_at_us DESC, r.id`+sqldb.Limit(limit),
+		userID))
 }
 
 // ErrResolved is a report that is no longer open: another admin was quicker.
