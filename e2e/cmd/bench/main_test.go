@@ -110,6 +110,7 @@ func TestRun(t *testing.T) {
 		"2 users signed up through the front door",
 		"| front door | 100/s for 300ms | ",
 		"| direct | 100/s for 300ms | ",
+		"| path | front door | users | chat | cards | load generator | all |",
 	} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)

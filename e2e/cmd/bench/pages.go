@@ -42,6 +42,9 @@ type pagesRun struct {
 	Saturated       latency
 	SaturatedServed int64
 	SaturatedFailed int64
+	// CPU is the CPU time per page served in the saturated run, by process:
+	// "front door", "users", "chat", "cards" and "load generator" (this one).
+	CPU map[string]time.Duration
 }
 
 // pagesResult is the section's figures.
@@ -98,6 +101,7 @@ func benchPages(ctx context.Context, cfg config, stdout io.Writer) (section, err
 	}
 	public := "http://" + addrs["door"]
 	direct := pageTarget{name: "direct", bases: map[string]string{}}
+	pids := map[string]int{}
 	// The limits would stop a benchmark that signs up and reads pages from one
 	// address; they are not what is measured.
 	const unlimited = "1000000/1ms"
@@ -115,12 +119,14 @@ func benchPages(ctx context.Context, cfg config, stdout io.Writer) (section, err
 		}
 		defer p.stop()
 		direct.bases["/"+name+"/"] = p.Base
+		pids[name] = p.pid()
 	}
 	door, version, err := startCaddy(ctx, caddy, cfg.Caddyfile, dir, addrs)
 	if err != nil {
 		return section{}, err
 	}
 	defer door.stop()
+	pids["front door"] = door.pid()
 	front := pageTarget{name: "front door", bases: map[string]string{"": public}}
 
 	client := &http.Client{
@@ -144,11 +150,19 @@ func benchPages(ctx context.Context, cfg config, stdout io.Writer) (section, err
 			return section{}, err
 		}
 		fmt.Fprintf(stdout, "  %s at %d/s: p50 %s, p99 %s, %d failed\n", r.Target, cfg.PagesRate, ms(r.Paced.P50), ms(r.Paced.P99), r.PacedFailed)
+		before := cpuTimes(pids)
 		if r.Saturated, r.SaturatedServed, r.SaturatedFailed, err = saturatePages(ctx, client, run.target, cookies, cfg.PagesClients, cfg.PagesSaturation); err != nil {
 			return section{}, err
 		}
+		r.CPU = map[string]time.Duration{}
+		for name, t := range cpuTimes(pids) {
+			r.CPU[name] = (t - before[name]) / time.Duration(max(r.SaturatedServed, 1))
+		}
 		fmt.Fprintf(stdout, "  %s, %d clients: %.0f pages/s, p50 %s, p99 %s, %d failed\n", r.Target, cfg.PagesClients,
 			rate(int(r.SaturatedServed), r.Saturated.Duration), ms(r.Saturated.P50), ms(r.Saturated.P99), r.SaturatedFailed)
+		for _, name := range cpuOrder {
+			fmt.Fprintf(stdout, "    CPU per page, %s: %s\n", name, us(r.CPU[name]))
+		}
 		*run.into = r
 	}
 	return res.section(), nil
@@ -306,6 +320,19 @@ func saturatePages(ctx context.Context, c *http.Client, t pageTarget, cookies []
 	return summarise(0, took, lats), served.Load(), failed.Load(), ctx.Err()
 }
 
+// cpuTimes is the CPU time each process of pids has used so far, and this
+// one's as "load generator".
+func cpuTimes(pids map[string]int) map[string]time.Duration {
+	t := map[string]time.Duration{"load generator": processCPU()}
+	for name, pid := range pids {
+		t[name] = procCPU(pid)
+	}
+	return t
+}
+
+// cpuOrder is how the CPU per page is listed.
+var cpuOrder = []string{"front door", "users", "chat", "cards", "load generator"}
+
 // startCaddy runs Caddy with the Caddyfile that compose uses, its upstreams
 // pointed at the local systems, and waits until it routes a page.
 func startCaddy(ctx context.Context, caddy, caddyfile, dir string, addrs map[string]string) (*systemProcess, string, error) {
@@ -361,6 +388,18 @@ func (r pagesResult) section() section {
 			run.Target, thousands(float64(r.Rate)), r.Duration, ms(run.Paced.P50), ms(run.Paced.P99), run.PacedFailed,
 			metCell(run.Paced.P99 < 20*time.Millisecond), r.Clients, r.Saturation, thousands(perSecond),
 			ms(run.Saturated.P50), ms(run.Saturated.P99), run.SaturatedFailed, metCell(perSecond >= 5000))
+	}
+	b.WriteString("\nCPU time per page served in the saturated runs, by process (each system serves a third of the pages; " +
+		"the systems' figures are per page of all three kinds):\n\n| path | " + strings.Join(cpuOrder, " | ") + " | all |\n|---|" +
+		strings.Repeat("--:|", len(cpuOrder)+1) + "\n")
+	for _, run := range []pagesRun{r.Door, r.Direct} {
+		var all time.Duration
+		fmt.Fprintf(&b, "| %s |", run.Target)
+		for _, name := range cpuOrder {
+			all += run.CPU[name]
+			fmt.Fprintf(&b, " %s |", us(run.CPU[name]))
+		}
+		fmt.Fprintf(&b, " %s |\n", us(all))
 	}
 	if d := rate(int(r.Direct.SaturatedServed), r.Direct.Saturated.Duration); d > 0 {
 		fmt.Fprintf(&b, "\nThrough the front door the platform serves %.0f%% of the pages per second that the systems serve directly.",
