@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -50,30 +49,15 @@ func Caddy(t *testing.T, addr string, backends map[string][]*url.URL) {
 		t.Fatalf("front door address %q: %v", addr, err)
 	}
 	_, healthPort, _ := net.SplitHostPort(programtest.FreeAddr(t))
-	dir := t.TempDir()
-	env := map[string]string{
-		// Caddy binds every interface of the site's port whatever the host, so
-		// only the port is given, as compose does.
-		"FRONT_DOOR_ADDR":        ":" + port,
-		"FRONT_DOOR_HEALTH_PORT": healthPort,
-		// Caddy keeps its state under these; the test's own directory keeps
-		// parallel tests and the developer's home apart.
-		"XDG_CONFIG_HOME": dir,
-		"XDG_DATA_HOME":   dir,
-	}
-	for _, name := range []string{"users", "chat", "cards"} {
-		var hosts []string
-		for _, u := range backends[name] {
-			hosts = append(hosts, u.Host)
+	instances := map[string][]string{}
+	for name, urls := range backends {
+		for _, u := range urls {
+			instances[name] = append(instances[name], u.Host)
 		}
-		if len(hosts) == 0 {
-			// A system the test does not run: a port nothing listens on, so
-			// that its prefix answers 502 as in compose with the system down.
-			hosts = []string{"127.0.0.1:1"}
-		}
-		// The Caddyfile reads the list as space-separated upstreams.
-		env[strings.ToUpper(name)+"_UPSTREAMS"] = strings.Join(hosts, " ")
 	}
+	// The test's own directory for Caddy's state keeps parallel tests and the
+	// developer's home apart.
+	env := frontdoor.CaddyEnv(port, healthPort, t.TempDir(), instances)
 	proc := startProcess(t, "frontdoor", caddy, []string{"run", "--config", Caddyfile(), "--adapter", "caddyfile"}, env)
 	base := "http://" + addr
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -219,21 +219,11 @@ func (c *cardsClient) page(ctx context.Context, user int, method, path string, f
 
 // waitKnown waits until scs-cards knows the user from the feed.
 func (c *cardsClient) waitKnown(ctx context.Context, user int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		status, _, err := c.page(ctx, user, http.MethodGet, "/cards/", nil)
-		if err != nil || status == http.StatusOK {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("GET /cards/ still answers %d after %s: the replica has not caught up with the feed", status, timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
+	cookie := &http.Cookie{Name: authn.CookieName, Value: c.users.Tokens[user]}
+	if err := waitPage(ctx, c.http, c.base+"/cards/", cookie, timeout); err != nil {
+		return fmt.Errorf("the replica has not caught up with the feed: %w", err)
 	}
+	return nil
 }
 
 var cardIDPattern = regexp.MustCompile(`data-testid="card" data-card-id="([0-9a-f-]{36})"`)

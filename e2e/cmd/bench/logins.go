@@ -172,18 +172,10 @@ func loginRunOnce(ctx context.Context, cfg config, bin, dir string, concurrency 
 // postForm posts form as a browser on the site would and wants the 303 of a
 // successful sign-up or login.
 func postForm(ctx context.Context, c *http.Client, u string, form url.Values) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	resp, err := sendForm(ctx, c, "", u, nil, form)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther {
 		return fmt.Errorf("POST %s answered %s", u, resp.Status)
 	}
@@ -193,22 +185,10 @@ func postForm(ctx context.Context, c *http.Client, u string, form url.Values) er
 // waitOK polls url until it answers 200 or timeout passes; what names the
 // wait in the error.
 func waitOK(ctx context.Context, url, what string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
+	if err := waitPage(ctx, http.DefaultClient, url, nil, timeout); err != nil {
+		return fmt.Errorf("%s within %s: %w", what, timeout, err)
 	}
-	return fmt.Errorf("%s within %s", what, timeout)
+	return nil
 }
 
 func freeAddr() (string, error) {

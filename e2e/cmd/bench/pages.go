@@ -18,6 +18,7 @@ import (
 
 	"github.com/scs-platform/shared-events/authn"
 
+	"github.com/scs-platform/e2e/frontdoor"
 	"github.com/scs-platform/e2e/vhost"
 )
 
@@ -193,7 +194,7 @@ func signUpUsers(ctx context.Context, c *http.Client, public string, n int) ([]*
 			return errors.New("sign up set no session cookie")
 		}
 		if err := waitPage(ctx, c, public+"/cards/", cookies[i], 2*time.Minute); err != nil {
-			return err
+			return fmt.Errorf("the replicas have not caught up with the sign-up: %w", err)
 		}
 		if resp, err = sendForm(ctx, c, public, public+"/cards/account", cookies[i], url.Values{"name": {"Reader AB"}}); err != nil {
 			return err
@@ -206,14 +207,18 @@ func signUpUsers(ctx context.Context, c *http.Client, public string, n int) ([]*
 	return cookies, err
 }
 
-// sendForm posts form as the site's own page would, with cookie if not nil.
+// sendForm posts form as the site's own page would (same-origin, and from
+// origin if it is not ""), with cookie if not nil; the body is drained.
 func sendForm(ctx context.Context, c *http.Client, origin, target string, cookie *http.Cookie, form url.Values) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", origin)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
 	if cookie != nil {
 		req.AddCookie(cookie)
 	}
@@ -226,7 +231,8 @@ func sendForm(ctx context.Context, c *http.Client, origin, target string, cookie
 	return resp, nil
 }
 
-// waitPage waits until target answers the cookie's user with 200.
+// waitPage waits until target answers 200, as the cookie's user if cookie is
+// not nil.
 func waitPage(ctx context.Context, c *http.Client, target string, cookie *http.Cookie, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
@@ -235,7 +241,7 @@ func waitPage(ctx context.Context, c *http.Client, target string, cookie *http.C
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("GET %s still answers %d (%v) after %s: the replica has not caught up", target, status, err, timeout)
+			return fmt.Errorf("GET %s still answers %d (%v) after %s", target, status, err, timeout)
 		}
 		select {
 		case <-ctx.Done():
@@ -251,7 +257,9 @@ func getPage(ctx context.Context, c *http.Client, target string, cookie *http.Co
 	if err != nil {
 		return 0, err
 	}
-	req.AddCookie(cookie)
+	if cookie != nil {
+		req.AddCookie(cookie)
+	}
 	resp, err := c.Do(req)
 	if err != nil {
 		return 0, err
@@ -343,7 +351,12 @@ func startCaddy(ctx context.Context, caddy, caddyfile, dir string, addrs map[str
 	version := strings.Fields(string(out))[0]
 	p := &systemProcess{Base: "http://" + addrs["door"], logs: &tailLog{max: 64 << 10}}
 	p.cmd = exec.Command(caddy, "run", "--config", caddyfile, "--adapter", "caddyfile")
-	p.cmd.Env = append(os.Environ(), caddyEnv(dir, addrs)...)
+	p.cmd.Env = os.Environ()
+	env := frontdoor.CaddyEnv(port(addrs["door"]), port(addrs["door-health"]), dir,
+		map[string][]string{"users": {addrs["users"]}, "chat": {addrs["chat"]}, "cards": {addrs["cards"]}})
+	for k, v := range env {
+		p.cmd.Env = append(p.cmd.Env, k+"="+v)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		return nil, "", err
@@ -353,20 +366,6 @@ func startCaddy(ctx context.Context, caddy, caddyfile, dir string, addrs map[str
 		return nil, "", fmt.Errorf("%w\nits log ends:\n%s", err, p.logs)
 	}
 	return p, version, nil
-}
-
-// caddyEnv fills deploy/Caddyfile's placeholders; Caddy keeps what it
-// writes in dir.
-func caddyEnv(dir string, addrs map[string]string) []string {
-	return []string{
-		// Only the port: with a host, Caddy would also match the Host header.
-		"FRONT_DOOR_ADDR=:" + port(addrs["door"]),
-		"USERS_UPSTREAMS=" + addrs["users"],
-		"CHAT_UPSTREAMS=" + addrs["chat"],
-		"CARDS_UPSTREAMS=" + addrs["cards"],
-		"FRONT_DOOR_HEALTH_PORT=" + port(addrs["door-health"]),
-		"XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir,
-	}
 }
 
 // port is the port of a host:port.
