@@ -119,6 +119,41 @@ func (p *Parser) Add(name, v, reason string) {
 	p.problems = append(p.problems, fmt.Sprintf("%s %q %s", name, v, reason))
 }
 
+// Production reports whether PUBLIC_URL is https. The platform's own rule
+// for telling a deployment from a development machine: an https origin is
+// reached by other people, so nothing that lets a stranger in may keep the
+// value this repository publishes (see Parser.RefuseDevelopmentDefault).
+func (b Base) Production() bool {
+	return b.PublicURL != nil && b.PublicURL.Scheme == "https"
+}
+
+// RefuseDevelopmentDefault is the one check, shared by every system, that no
+// development default of a credential or key reaches production. When
+// production is true (Base.Production: PUBLIC_URL is https) and value is
+// development, the variable's default for a development machine, it records a
+// problem that names the variable and says what to do (hint, such as
+// "openssl rand -base64 32"). Neither value appears in the message: a system
+// calls it with secrets.
+//
+// Every variable whose default is a secret anyone can read in this repository
+// (a token, a password, a key) must be checked here right after it is read,
+// as TERMINAL_TOKEN is in scs-cards:
+//
+//	cfg.TerminalToken = p.Secret("TERMINAL_TOKEN", DefaultTerminalToken)
+//	p.RefuseDevelopmentDefault(cfg.Production(), "TERMINAL_TOKEN", cfg.TerminalToken, DefaultTerminalToken, "openssl rand -hex 24")
+//
+// A variable that holds a list (FEED_TOKENS) is checked once per item.
+func (p *Parser) RefuseDevelopmentDefault(production bool, name, value, development, hint string) {
+	if !production || value != development {
+		return
+	}
+	msg := fmt.Sprintf("%s is the development default, which anyone can read in this repository, and PUBLIC_URL is https: set your own", name)
+	if hint != "" {
+		msg += " (" + hint + ")"
+	}
+	p.problems = append(p.problems, msg)
+}
+
 // Base reads and validates HTTP_ADDR, DATABASE_URL, AMQP_URL, PUBLIC_URL,
 // LOG_FORMAT, AMQP_PREFETCH and OTEL_TRACES_EXPORTER (with, for "otlp", the
 // collector's OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_TRACES_ENDPOINT).

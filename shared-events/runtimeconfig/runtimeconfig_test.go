@@ -234,3 +234,44 @@ func TestSecret(t *testing.T) {
 		})
 	}
 }
+
+func TestADevelopmentDefaultIsRefusedOnlyWhenPublicURLIsHTTPS(t *testing.T) {
+	tests := []struct {
+		name, publicURL, value string
+		refused                bool
+	}{
+		{"https and the development default", "https://platform.example", "dev-token", true},
+		{"https and an own value", "https://platform.example", "a-value-of-its-own", false},
+		{"http and the development default", "http://localhost:8080", "dev-token", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := runtimeconfig.NewParser(func(k string) string {
+				if k == "PUBLIC_URL" {
+					return tt.publicURL
+				}
+				return ""
+			})
+			b := p.Base(defaults)
+			p.RefuseDevelopmentDefault(b.Production(), "SOME_TOKEN", tt.value, "dev-token", "openssl rand -hex 24")
+			err := p.Err()
+			if !tt.refused {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted the development default with an https PUBLIC_URL")
+			}
+			for _, want := range []string{"SOME_TOKEN", "development default", "PUBLIC_URL is https", "openssl rand -hex 24"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			if strings.Contains(err.Error(), "dev-token") {
+				t.Errorf("error %q shows the value", err)
+			}
+		})
+	}
+}

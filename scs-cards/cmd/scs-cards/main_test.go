@@ -183,7 +183,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		programtest.BadSetting{Name: "period too short", Variable: "STATEMENT_PERIOD", Value: "10ms"},
 		programtest.BadSetting{Name: "period not a period", Variable: "STATEMENT_PERIOD", Value: "weekly"},
 		programtest.BadSetting{Name: "no due days", Variable: "STATEMENT_DUE_DAYS", Value: "0"},
-		programtest.BadSetting{Name: "terminal token too short", Variable: "TERMINAL_TOKEN", Value: "short"}))
+		programtest.BadSetting{Name: "terminal token too short", Variable: "TERMINAL_TOKEN", Value: "short"},
+		programtest.BadSetting{Name: "https with the development feed token", Variable: "PUBLIC_URL", Value: "https://platform.example"}))
 }
 
 // TestRequestsAreTraced checks that the server gives every request a span

@@ -70,6 +70,10 @@ func Load(getenv func(string) string) (Config, error) {
 		TerminalToken:  p.Secret("TERMINAL_TOKEN", DefaultTerminalToken),
 	}
 	p.HTTPURL("USERS_FEED_URL", cfg.UsersFeedURL)
+	// The development defaults are public: with an https PUBLIC_URL each is
+	// refused (runtimeconfig's one rule for every system).
+	p.RefuseDevelopmentDefault(cfg.Production(), "USERS_FEED_TOKEN", cfg.UsersFeedToken, DefaultUsersFeedToken, "one of scs-users' FEED_TOKENS")
+	p.RefuseDevelopmentDefault(cfg.Production(), "TERMINAL_TOKEN", cfg.TerminalToken, DefaultTerminalToken, "openssl rand -hex 24")
 
 	currency := p.Get("CARDS_CURRENCY", DefaultCurrency)
 	c, err := money.ParseCurrency(currency)

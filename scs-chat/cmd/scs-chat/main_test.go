@@ -166,7 +166,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		programtest.BadSetting{Name: "grace too short", Variable: "WAITING_GRACE", Value: "5s"},
 		programtest.BadSetting{Name: "grace not a duration", Variable: "WAITING_GRACE", Value: "soon"},
 		programtest.BadSetting{Name: "max wait too long", Variable: "WAITING_MAX", Value: "48h"},
-		programtest.BadSetting{Name: "message rate", Variable: "LIMIT_MESSAGES_PER_USER", Value: "20 per second"}))
+		programtest.BadSetting{Name: "message rate", Variable: "LIMIT_MESSAGES_PER_USER", Value: "20 per second"},
+		programtest.BadSetting{Name: "https with the development feed token", Variable: "PUBLIC_URL", Value: "https://platform.example"}))
 }
 
 // TestRequestsAreTraced checks that the server gives every request a span

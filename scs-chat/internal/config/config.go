@@ -59,6 +59,9 @@ func Load(getenv func(string) string) (Config, error) {
 	cfg.WaitingGrace = p.Duration("WAITING_GRACE", p.Get("WAITING_GRACE", DefaultWaitingGrace), 10*time.Second, 10*time.Minute)
 	cfg.WaitingMax = p.Duration("WAITING_MAX", p.Get("WAITING_MAX", DefaultWaitingMax), time.Minute, 24*time.Hour)
 	p.HTTPURL("USERS_FEED_URL", cfg.UsersFeedURL)
+	// The development defaults are public: with an https PUBLIC_URL each is
+	// refused (runtimeconfig's one rule for every system).
+	p.RefuseDevelopmentDefault(cfg.Production(), "USERS_FEED_TOKEN", cfg.UsersFeedToken, DefaultUsersFeedToken, "one of scs-users' FEED_TOKENS")
 	if err := p.Err(); err != nil {
 		return Config{}, err
 	}

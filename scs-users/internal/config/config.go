@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -145,16 +144,11 @@ func Load(getenv func(string) string) (Config, error) {
 	if cfg.KeyPropagation > cfg.KeyLifetime/4 {
 		p.Add("KEY_PROPAGATION", cfg.KeyPropagation.String(), "must be at most a quarter of KEY_LIFETIME ("+cfg.KeyLifetime.String()+")")
 	}
-	if cfg.PublicURL.Scheme == "https" {
-		// An https origin is a deployment, not a laptop: the development
-		// secrets, which anyone can read in this repository, would let anyone
-		// with a copy of the database mint tokens, or read the event feed.
-		if cfg.devKeyEncryptionKey {
-			p.Add("KEY_ENCRYPTION_KEY", "…", "is not set, and PUBLIC_URL is https: set your own (openssl rand -base64 32)")
-		}
-		if slices.Contains(cfg.FeedTokens, DefaultFeedTokens) {
-			p.Add("FEED_TOKENS", DefaultFeedTokens, "is the development token, and PUBLIC_URL is https: set one token per consuming system")
-		}
+	// The development secrets, which anyone can read in this repository, would
+	// let anyone with a copy of the database mint tokens, or read the event feed.
+	p.RefuseDevelopmentDefault(cfg.Production(), "KEY_ENCRYPTION_KEY", kek, devKeyEncryptionKey, "openssl rand -base64 32")
+	for _, t := range cfg.FeedTokens {
+		p.RefuseDevelopmentDefault(cfg.Production(), "FEED_TOKENS", t, DefaultFeedTokens, "one token per consuming system: openssl rand -hex 24")
 	}
 	if err := p.Err(); err != nil {
 		return Config{}, err
