@@ -43,7 +43,12 @@ type Event struct {
 	AggregateVersion int64
 	// TraceParent is the W3C trace context of the request that caused the event, if any.
 	TraceParent string
-	Data        json.RawMessage
+	// SignatureKey names the owner's key that signed the event, and Signature is
+	// the owner's Ed25519 signature of SigningInput (see package eventsig). Both
+	// are empty until the event leaves its owner.
+	SignatureKey string
+	Signature    string
+	Data         json.RawMessage
 }
 
 // New returns an event with a fresh UUIDv7 id and the current time. Its data is
@@ -176,6 +181,8 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		DataContentType:  DataContentType,
 		AggregateVersion: e.AggregateVersion,
 		TraceParent:      e.TraceParent,
+		SignatureKey:     e.SignatureKey,
+		Signature:        e.Signature,
 		Data:             e.Data,
 	}
 	if e.Sequence > 0 {
@@ -195,7 +202,18 @@ type wire struct {
 	Sequence         string          `json:"sequence,omitempty"`
 	AggregateVersion int64           `json:"aggregateversion"`
 	TraceParent      string          `json:"traceparent,omitempty"`
+	SignatureKey     string          `json:"signaturekey,omitempty"`
+	Signature        string          `json:"signature,omitempty"`
 	Data             json.RawMessage `json:"data"`
+}
+
+// SigningInput is what the owner signs: the event's JSON encoding without its
+// signature (with the key id, so that a signature cannot be moved to another
+// key). It is computed from the decoded attributes, not from the bytes received,
+// so a consumer checks the very values it is about to apply.
+func (e Event) SigningInput() ([]byte, error) {
+	e.Signature = ""
+	return e.MarshalJSON()
 }
 
 // Decode parses one event in JSON structured mode. Every failure is a *DecodeError.
@@ -283,6 +301,12 @@ func Decode(b []byte) (Event, error) {
 	if ev.TraceParent, err = str("traceparent", false); err != nil {
 		return Event{}, err
 	}
+	if ev.SignatureKey, err = str("signaturekey", false); err != nil {
+		return Event{}, err
+	}
+	if ev.Signature, err = str("signature", false); err != nil {
+		return Event{}, err
+	}
 	data, ok := attrs["data"]
 	if !ok {
 		return Event{}, &DecodeError{Attribute: "data", Reason: "is missing"}
@@ -305,6 +329,7 @@ func Decode(b []byte) (Event, error) {
 var knownAttributes = map[string]struct{}{
 	"specversion": {}, "id": {}, "source": {}, "type": {}, "subject": {}, "time": {},
 	"datacontenttype": {}, "sequence": {}, "aggregateversion": {}, "traceparent": {}, "data": {},
+	"signaturekey": {}, "signature": {},
 }
 
 // Validate reports, as a *DecodeError, what would make the event impossible to

@@ -33,6 +33,15 @@ func (c *Consumer) bootstrap(ctx context.Context, dl *amqp.Channel) error {
 		}
 		wanted := events[:0]
 		for _, ev := range events {
+			// The feed is held to the queue's rule: the owner's signature and
+			// contract, or a dead letter.
+			if kind, err := c.Admit(ev); err != nil {
+				c.Logger.Warn("bootstrap from feed: dead-lettering a refused event", "owner", c.Owner, "type", ev.Type, "id", ev.ID, "kind", kind, "err", err)
+				if err := c.deadLetter(ctx, dl, asDelivery(ev), kind, err.Error(), 1); err != nil {
+					return fmt.Errorf("consumer: bootstrap: %w", err)
+				}
+				continue
+			}
 			if _, ok := c.Handlers[ev.Type]; ok {
 				wanted = append(wanted, ev)
 			}

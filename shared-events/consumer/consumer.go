@@ -28,6 +28,8 @@ import (
 
 	"github.com/scs-platform/shared-events/broker"
 	"github.com/scs-platform/shared-events/cloudevent"
+	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/feed"
 	"github.com/scs-platform/shared-events/sqldb"
 	"github.com/scs-platform/shared-events/telemetry"
@@ -68,8 +70,12 @@ type Consumer struct {
 	Name     string
 	Owner    string
 	Handlers map[string]Handler
-	Broker   *broker.Runner
-	Logger   *slog.Logger
+	// Keys are the owner's public keys, pinned in this system's configuration:
+	// only events signed by one of them are applied, from the queue and from the
+	// feed alike. Run refuses to start without them.
+	Keys   *eventsig.Keys
+	Broker *broker.Runner
+	Logger *slog.Logger
 	// Prefetch is the broker's window of unacknowledged deliveries (default 200).
 	Prefetch int
 	// Attempts is how often a failing handler runs before its event is
@@ -129,7 +135,29 @@ func (c *Consumer) Describe(ch chan<- *prometheus.Desc) { c.init(); c.m.describe
 // Collect implements prometheus.Collector.
 func (c *Consumer) Collect(ch chan<- prometheus.Metric) { c.init(); c.m.collect(ch) }
 
-// Apply applies one event in its own transaction.
+// Admit decides whether a received event may be applied at all: it must be
+// signed by one of the owner's pinned keys and, for a type with a handler, keep
+// every rule of the owner's published contract (field formats, lengths, enums,
+// the subject naming the aggregate in the data). A refused event is
+// dead-lettered at once with the reason: retrying cannot make it right, and
+// nothing of it may reach a handler.
+func (c *Consumer) Admit(ev cloudevent.Event) (kind string, err error) {
+	if err := c.Keys.Verify(ev); err != nil {
+		return deadLetterSignature, err
+	}
+	if _, ok := c.Handlers[ev.Type]; !ok {
+		return "", nil
+	}
+	if _, registered := contracts.Lookup(ev.Type); registered {
+		if _, err := contracts.DecodeEvent(ev); err != nil {
+			return deadLetterContract, err
+		}
+	}
+	return "", nil
+}
+
+// Apply applies one event in its own transaction. It trusts ev: Run admits
+// what it receives first (see Admit).
 func (c *Consumer) Apply(ctx context.Context, ev cloudevent.Event) (Outcome, error) {
 	c.init()
 	var out Outcome

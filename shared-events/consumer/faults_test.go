@@ -13,6 +13,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/scs-platform/shared-events/consumer"
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/outbox"
 	"github.com/scs-platform/shared-events/servicetest"
 	"github.com/scs-platform/shared-events/sqldb"
@@ -197,7 +198,7 @@ func TestTwoRelaysOnOnePostgresNeverPublishTheSameRow(t *testing.T) {
 	otherDB, err := sqldb.Open(context.Background(), w.src.DSN())
 	must(t, err)
 	t.Cleanup(func() { otherDB.Close() })
-	other := outbox.New(otherDB)
+	other := outbox.New(otherDB, eventsig.DevelopmentSigner(w.owner))
 
 	conn := servicetest.AMQP(t)
 	ch, err := conn.Channel()

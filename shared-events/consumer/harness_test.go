@@ -18,6 +18,7 @@ import (
 	"github.com/scs-platform/shared-events/broker"
 	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/consumer"
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/outbox"
 	"github.com/scs-platform/shared-events/servicetest"
 	"github.com/scs-platform/shared-events/sqldb"
@@ -55,7 +56,7 @@ func newWorld(t *testing.T, open func(testing.TB) *sqldb.DB) *world {
 	}
 	w.broken.Store("")
 	ctx := context.Background()
-	w.outbox = outbox.New(w.src)
+	w.outbox = outbox.New(w.src, eventsig.DevelopmentSigner(w.owner))
 	must(t, w.outbox.Migrate(ctx))
 	_, err := w.src.ExecContext(ctx, `CREATE TABLE things (subject TEXT PRIMARY KEY, version BIGINT NOT NULL)`)
 	must(t, err)
@@ -148,6 +149,7 @@ func (w *world) newConsumer() *consumer.Consumer {
 		Name:     w.consumer,
 		Owner:    w.owner,
 		Handlers: map[string]consumer.Handler{w.eventType(): w.handler},
+		Keys:     eventsig.DevelopmentKeys(w.owner),
 		Broker:   &broker.Runner{URL: w.amqpURL, Name: w.owner + "-consumer", Logger: w.logger, MaxBackoff: 500 * time.Millisecond},
 		Logger:   w.logger,
 		Backoff:  10 * time.Millisecond,

@@ -40,7 +40,7 @@ func newMetrics(queue string) metrics {
 	for _, out := range []Outcome{Applied, Duplicate, Stale, Ignored} {
 		m.outcomes.WithLabelValues(string(out))
 	}
-	for _, kind := range []string{deadLetterUndecodable, deadLetterHandler} {
+	for _, kind := range []string{deadLetterUndecodable, deadLetterSignature, deadLetterContract, deadLetterHandler} {
 		m.deadLetters.WithLabelValues(kind)
 	}
 	return m

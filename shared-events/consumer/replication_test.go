@@ -7,6 +7,7 @@ import (
 
 	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/consumer"
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/servicetest"
 )
 
@@ -28,9 +29,14 @@ func TestCommittedEventsAreAppliedExactlyOnce(t *testing.T) {
 	}
 }
 
-// sequenced plays the outbox: on the wire every event carries a sequence.
+// sequenced plays the outbox: on the wire every event carries a sequence and
+// its owner's signature.
 func sequenced(ev cloudevent.Event, seq int64) []byte {
 	ev.Sequence = seq
+	ev, err := eventsig.DevelopmentSigner(ev.Owner()).Sign(ev)
+	if err != nil {
+		panic(err)
+	}
 	body, err := ev.MarshalJSON()
 	if err != nil {
 		panic(err)

@@ -27,6 +27,12 @@ const (
 // replica with a Feed catches up from the feed first (see bootstrap).
 func (c *Consumer) Run(ctx context.Context) error {
 	c.init()
+	if c.Keys == nil {
+		return fmt.Errorf("consumer: no keys of %s are pinned: refusing to apply events nobody vouches for", c.Owner)
+	}
+	if c.Keys.Owner() != c.Owner {
+		return fmt.Errorf("consumer: the pinned keys are %s's, not %s's", c.Keys.Owner(), c.Owner)
+	}
 	return c.Broker.Run(ctx, c.session)
 }
 
@@ -164,6 +170,13 @@ func (c *Consumer) handle(ctx context.Context, dl *amqp.Channel, batch []amqp.De
 			}
 			continue
 		}
+		if kind, err := c.Admit(ev); err != nil {
+			c.Logger.WarnContext(ctx, "dead-lettering a refused event", "queue", c.queue, "type", ev.Type, "id", ev.ID, "kind", kind, "err", err)
+			if err := c.deadLetter(ctx, dl, d, kind, err.Error(), 1); err != nil {
+				return err
+			}
+			continue
+		}
 		// The header names the relay's publish span, in the trace of the span the
 		// event's own traceparent names and below it: applying the event below the
 		// publish shows the hop through the broker in the trace.
@@ -296,7 +309,9 @@ func (e *brokerError) Unwrap() error { return e.err }
 
 // The kinds of dead letter, the reason label of consumer_dead_letters_total.
 const (
-	deadLetterUndecodable = "undecodable" // not an event of a known contract
+	deadLetterUndecodable = "undecodable" // not a CloudEvent at all
+	deadLetterSignature   = "signature"   // not signed by the owner's pinned keys, or of another owner
+	deadLetterContract    = "contract"    // signed, but breaking the owner's published contract
 	deadLetterHandler     = "handler"     // the handler kept failing
 )
 

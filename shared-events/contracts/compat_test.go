@@ -41,6 +41,7 @@ func TestPublishedSchemasCompatible(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			problems = slices.DeleteFunc(problems, func(p string) bool { return narrowedSafely[eventType+" "+p] != "" })
 			for _, p := range problems {
 				t.Errorf("breaking change to published %s: %s", eventType, p)
 			}
@@ -54,6 +55,17 @@ func TestPublishedSchemasCompatible(t *testing.T) {
 			t.Errorf("%s has no frozen copy: copy schemas/%[1]s.json to testdata/published/ when it is published", info.Type)
 		}
 	}
+}
+
+// narrowedSafely lists the narrowings of published schemas that break no one,
+// each with the reason. A narrower set of values breaks only the event history,
+// and only if some published event lies outside it; so a limit that the owner's
+// code enforced on every event it ever published may be written into the
+// schema, where consumers enforce it too (a consumer on the older schema
+// accepts everything the narrower one does). Nothing else belongs here.
+var narrowedSafely = map[string]string{
+	"users.user.registered.v1 data.display_name: maxLength 50 was added": "scs-users has refused display names of more than 50 characters since its first release (accounts.MaxDisplayNameLength)",
+	"users.user.updated.v1 data.display_name: maxLength 50 was added":    "as for users.user.registered.v1",
 }
 
 // annotations are the keywords that describe without constraining: changing

@@ -63,13 +63,19 @@ const UserChangeStatus UserChange = "status"
 // token issued earlier is now invalid.
 const UserChangeTokensValidAfter UserChange = "tokens_valid_after"
 
+// UserMaxDisplayNameLength is the most characters (Unicode code points) a
+// display name may have. scs-users refuses longer names at sign-up and on the
+// account page, and consumers refuse an event that carries one.
+const UserMaxDisplayNameLength = 50
+
 // UserSnapshot is the public state of a user that other systems replicate. The
 // registered and updated events carry all of it, so that a consumer replaces its
 // copy rather than patching it.
 type UserSnapshot struct {
 	// UserID is the user's id, a UUID in lower-case hex.
 	UserID string `json:"user_id"`
-	// DisplayName is the name other users see.
+	// DisplayName is the name other users see, 1 to UserMaxDisplayNameLength
+	// characters. It is user input: escape it wherever it is shown.
 	DisplayName string `json:"display_name"`
 	// Role is what the user may do.
 	Role Role `json:"role"`
@@ -84,7 +90,7 @@ type UserSnapshot struct {
 func (s UserSnapshot) validate(eventType string) error {
 	return firstError(
 		checkUUID(eventType, "user_id", s.UserID),
-		checkNotEmpty(eventType, "display_name", s.DisplayName),
+		checkLength(eventType, "display_name", s.DisplayName, 1, UserMaxDisplayNameLength),
 		checkOneOf(eventType, "role", s.Role, RoleUser, RoleAdmin),
 		checkOneOf(eventType, "status", s.Status, StatusActive, StatusBanned, StatusDeleted),
 		checkTime(eventType, "tokens_valid_after", s.TokensValidAfter),

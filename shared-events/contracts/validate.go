@@ -58,13 +58,6 @@ func checkUUID(eventType, field, value string) error {
 	return nil
 }
 
-func checkNotEmpty(eventType, field, value string) error {
-	if value == "" {
-		return &DataError{Type: eventType, Field: field, Reason: "is empty"}
-	}
-	return nil
-}
-
 func checkLength(eventType, field, value string, minChars, maxChars int) error {
 	switch n := utf8.RuneCountInString(value); {
 	case n == 0 && minChars > 0:

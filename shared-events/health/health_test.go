@@ -15,6 +15,7 @@ import (
 
 	"github.com/scs-platform/shared-events/broker"
 	"github.com/scs-platform/shared-events/cloudevent"
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/health"
 	"github.com/scs-platform/shared-events/outbox"
 	"github.com/scs-platform/shared-events/servicetest"
@@ -64,7 +65,7 @@ func TestReady(t *testing.T) {
 func TestDatabaseAndOutboxChecks(t *testing.T) {
 	db := servicetest.SQLite(t)
 	ctx := context.Background()
-	o := outbox.New(db)
+	o := outbox.New(db, eventsig.DevelopmentSigner("health"))
 	if err := o.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}

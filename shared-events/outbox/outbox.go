@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/scs-platform/shared-events/cloudevent"
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/sqldb"
 	"github.com/scs-platform/shared-events/telemetry"
 )
@@ -34,6 +35,9 @@ const notifyChannel = "scs_outbox"
 type Outbox struct {
 	db   *sqldb.DB
 	wake chan struct{}
+	// signer signs every event that leaves the outbox, through the relay or
+	// the feed (see eventsig: signed when sent, so always with today's key).
+	signer *eventsig.Signer
 
 	// insert is prepared once: database/sql keeps it prepared per connection and
 	// hands a transaction the copy of its connection, which spares SQLite from
@@ -57,10 +61,15 @@ func (o *Outbox) insertStmt(ctx context.Context) (*sql.Stmt, error) {
 	return o.insert, nil
 }
 
-// New returns the outbox in db and registers a commit hook on db, so that the local
-// relay wakes as soon as any sqldb.DB.InTx transaction commits.
-func New(db *sqldb.DB) *Outbox {
-	o := &Outbox{db: db, wake: make(chan struct{}, 1)}
+// New returns the outbox in db, whose events leave it signed by signer, and
+// registers a commit hook on db, so that the local relay wakes as soon as any
+// sqldb.DB.InTx transaction commits. A nil signer is a programming error: no
+// event leaves an owner unsigned.
+func New(db *sqldb.DB, signer *eventsig.Signer) *Outbox {
+	if signer == nil {
+		panic("outbox: New without a signer")
+	}
+	o := &Outbox{db: db, wake: make(chan struct{}, 1), signer: signer}
 	db.OnCommit(o.Wake)
 	return o
 }
@@ -162,7 +171,7 @@ func (o *Outbox) Read(ctx context.Context, after int64, limit int) (events []clo
 	if err := o.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM outbox`).Scan(&head); err != nil {
 		return nil, 0, fmt.Errorf("outbox: read head: %w", err)
 	}
-	events, err = scanEvents(o.db.QueryContext(ctx, selectEvents+`WHERE seq > $1 ORDER BY seq`+sqldb.Limit(limit), after))
+	events, err = o.scanSigned(o.db.QueryContext(ctx, selectEvents+`WHERE seq > $1 ORDER BY seq`+sqldb.Limit(limit), after))
 	if err != nil {
 		return nil, 0, fmt.Errorf("outbox: read after %d: %w", after, err)
 	}
@@ -178,7 +187,7 @@ func lastSequence(events []cloudevent.Event) int64 {
 
 // unsent returns up to limit unsent events with a sequence greater than after.
 func (o *Outbox) unsent(ctx context.Context, after int64, limit int) ([]cloudevent.Event, error) {
-	evs, err := scanEvents(o.db.QueryContext(ctx, selectEvents+`WHERE sent_at_us IS NULL AND seq > $1 ORDER BY seq`+sqldb.Limit(limit), after))
+	evs, err := o.scanSigned(o.db.QueryContext(ctx, selectEvents+`WHERE sent_at_us IS NULL AND seq > $1 ORDER BY seq`+sqldb.Limit(limit), after))
 	if err != nil {
 		return nil, fmt.Errorf("outbox: read unsent: %w", err)
 	}
@@ -206,6 +215,20 @@ func (o *Outbox) Backlog(ctx context.Context) (count int64, oldest time.Duration
 		oldest = max(0, time.Since(time.UnixMicro(minUS.Int64)))
 	}
 	return count, oldest, nil
+}
+
+// scanSigned reads events as they leave the outbox: signed.
+func (o *Outbox) scanSigned(rows *sql.Rows, err error) ([]cloudevent.Event, error) {
+	events, err := scanEvents(rows, err)
+	if err != nil {
+		return nil, err
+	}
+	for i, ev := range events {
+		if events[i], err = o.signer.Sign(ev); err != nil {
+			return nil, err
+		}
+	}
+	return events, nil
 }
 
 func scanEvents(rows *sql.Rows, err error) ([]cloudevent.Event, error) {

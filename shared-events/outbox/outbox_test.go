@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/scs-platform/shared-events/cloudevent"
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/outbox"
 	"github.com/scs-platform/shared-events/servicetest"
 )
@@ -30,7 +31,7 @@ func TestAppendReadAndBacklog(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			db := b.Open(t)
 			ctx := context.Background()
-			o := outbox.New(db)
+			o := outbox.New(db, eventsig.DevelopmentSigner("users"))
 			if err := o.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +99,7 @@ func TestAppendTakesTheTraceParentOfItsContext(t *testing.T) {
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			db := b.Open(t)
-			o := outbox.New(db)
+			o := outbox.New(db, eventsig.DevelopmentSigner("users"))
 			if err := o.Migrate(context.Background()); err != nil {
 				t.Fatal(err)
 			}
@@ -141,7 +142,7 @@ func TestAppendTakesTheTraceParentOfItsContext(t *testing.T) {
 func TestAppendRefusesAnInvalidEvent(t *testing.T) {
 	db := servicetest.SQLite(t)
 	ctx := context.Background()
-	o := outbox.New(db)
+	o := outbox.New(db, eventsig.DevelopmentSigner("users"))
 	if err := o.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func TestForget(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			db := b.Open(t)
 			ctx := context.Background()
-			o := outbox.New(db)
+			o := outbox.New(db, eventsig.DevelopmentSigner("users"))
 			if err := o.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}

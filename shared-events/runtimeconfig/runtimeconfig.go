@@ -10,6 +10,7 @@
 package runtimeconfig
 
 import (
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/ratelimit"
 	"github.com/scs-platform/shared-events/telemetry"
 
@@ -152,6 +153,51 @@ func (p *Parser) RefuseDevelopmentDefault(production bool, name, value, developm
 		msg += " (" + hint + ")"
 	}
 	p.problems = append(p.problems, msg)
+}
+
+// EventSigner reads EVENT_SIGNING_KEY (or the file EVENT_SIGNING_KEY_FILE
+// names): the key with which owner signs every event it sends, 32 random bytes
+// in base64. Unset, it is owner's development key, which is public and so
+// refused when production is true.
+func (p *Parser) EventSigner(owner string, production bool) *eventsig.Signer {
+	const name = "EVENT_SIGNING_KEY"
+	dev := eventsig.DevelopmentSigner(owner)
+	v := p.Secret(name, "")
+	if v == "" {
+		p.RefuseDevelopmentDefault(production, name, dev.KeyID(), dev.KeyID(), "openssl rand -base64 32")
+		return dev
+	}
+	s, err := eventsig.ParseSigner(owner, v)
+	if err != nil {
+		// Never show the value: it is a secret, even when it is a broken one.
+		p.Add(name, "…", err.Error())
+		return dev
+	}
+	p.RefuseDevelopmentDefault(production, name, s.KeyID(), dev.KeyID(), "openssl rand -base64 32")
+	return s
+}
+
+// EventKeys reads <OWNER>_EVENT_KEYS (or the file <OWNER>_EVENT_KEYS_FILE
+// names), such as USERS_EVENT_KEYS: the public keys of owner's event signing
+// key that this system pins, comma-separated (two during a rotation). Unset,
+// it pins owner's development key, refused when production is true.
+func (p *Parser) EventKeys(owner string, production bool) *eventsig.Keys {
+	name := strings.ToUpper(owner) + "_EVENT_KEYS"
+	dev := eventsig.DevelopmentSigner(owner)
+	v := p.Secret(name, "")
+	if v == "" {
+		p.RefuseDevelopmentDefault(production, name, dev.KeyID(), dev.KeyID(), "the public key that scs-"+owner+" eventkey prints")
+		return dev.Keys()
+	}
+	keys, err := eventsig.ParseKeys(owner, v)
+	if err != nil {
+		p.Add(name, v, err.Error())
+		return dev.Keys()
+	}
+	if keys.Has(dev.KeyID()) {
+		p.RefuseDevelopmentDefault(production, name, dev.KeyID(), dev.KeyID(), "the public key that scs-"+owner+" eventkey prints")
+	}
+	return keys
 }
 
 // Base reads and validates HTTP_ADDR, DATABASE_URL, AMQP_URL, PUBLIC_URL,

@@ -3,6 +3,7 @@ package runtimeconfig_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/runtimeconfig"
 	"github.com/scs-platform/shared-events/telemetry"
 )
@@ -271,6 +273,55 @@ func TestADevelopmentDefaultIsRefusedOnlyWhenPublicURLIsHTTPS(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "dev-token") {
 				t.Errorf("error %q shows the value", err)
+			}
+		})
+	}
+}
+
+func TestEventKeys(t *testing.T) {
+	seed := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	own, _ := eventsig.ParseSigner("users", seed)
+	dev := eventsig.DevelopmentSigner("users")
+	for _, tc := range []struct {
+		name       string
+		env        map[string]string
+		production bool
+		wantKey    string // the signer's key id
+		pinned     string // a key id the keys must hold
+		problems   []string
+	}{
+		{name: "development defaults", wantKey: dev.KeyID(), pinned: dev.KeyID()},
+		{name: "development defaults in production", production: true, wantKey: dev.KeyID(), pinned: dev.KeyID(),
+			problems: []string{"EVENT_SIGNING_KEY is the development default", "USERS_EVENT_KEYS is the development default"}},
+		{name: "own keys in production", production: true,
+			env:     map[string]string{"EVENT_SIGNING_KEY": seed, "USERS_EVENT_KEYS": own.PublicKey()},
+			wantKey: own.KeyID(), pinned: own.KeyID()},
+		{name: "the development key named in production", production: true,
+			env:     map[string]string{"USERS_EVENT_KEYS": own.PublicKey() + "," + dev.PublicKey()},
+			wantKey: dev.KeyID(), pinned: own.KeyID(),
+			problems: []string{"EVENT_SIGNING_KEY is the development default", "USERS_EVENT_KEYS is the development default"}},
+		{name: "broken values", env: map[string]string{"EVENT_SIGNING_KEY": "c2hvcnQ=", "USERS_EVENT_KEYS": "nope"},
+			wantKey: dev.KeyID(), pinned: dev.KeyID(),
+			problems: []string{`EVENT_SIGNING_KEY "…" is not 32 bytes in base64`, `USERS_EVENT_KEYS "nope" holds "nope", which is not a 32-byte Ed25519 public key in base64 (scs-users eventkey prints it)`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := runtimeconfig.NewParser(func(k string) string { return tc.env[k] })
+			s := p.EventSigner("users", tc.production)
+			keys := p.EventKeys("users", tc.production)
+			if s.KeyID() != tc.wantKey || !keys.Has(tc.pinned) {
+				t.Errorf("signer %s, keys %v; want signer %s and %s pinned", s.KeyID(), keys.IDs(), tc.wantKey, tc.pinned)
+			}
+			err := p.Err()
+			if len(tc.problems) == 0 && err != nil {
+				t.Fatalf("Err = %v", err)
+			}
+			for _, want := range tc.problems {
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("Err = %v; want it to say %q", err, want)
+				}
+			}
+			if err != nil && strings.Contains(err.Error(), seed) {
+				t.Errorf("Err shows the signing key: %v", err)
 			}
 		})
 	}

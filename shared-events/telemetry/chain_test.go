@@ -19,6 +19,7 @@ import (
 	"github.com/scs-platform/shared-events/broker"
 	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/consumer"
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/health"
 	"github.com/scs-platform/shared-events/outbox"
 	"github.com/scs-platform/shared-events/servicetest"
@@ -45,7 +46,7 @@ func TestOneTraceFromRequestToConsumer(t *testing.T) {
 			var logs syncBuffer
 			logger := slog.New(telemetry.NewLogHandler(slog.NewJSONHandler(&logs, nil)))
 			ctx := context.Background()
-			events := outbox.New(src)
+			events := outbox.New(src, eventsig.DevelopmentSigner(owner))
 			if err := events.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -77,7 +78,7 @@ func TestOneTraceFromRequestToConsumer(t *testing.T) {
 			var mu sync.Mutex
 			var handled []trace.SpanContext
 			sub := &consumer.Consumer{
-				DB: replica, Name: sink, Owner: owner,
+				DB: replica, Name: sink, Owner: owner, Keys: eventsig.DevelopmentKeys(owner),
 				Handlers: map[string]consumer.Handler{typ: func(ctx context.Context, _ *sql.Tx, ev cloudevent.Event) error {
 					logger.InfoContext(ctx, "thing replicated", "subject", ev.Subject)
 					mu.Lock()

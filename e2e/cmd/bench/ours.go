@@ -16,6 +16,7 @@ import (
 	"github.com/scs-platform/shared-events/broker"
 	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/consumer"
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/outbox"
 	"github.com/scs-platform/shared-events/sqldb"
 )
@@ -44,7 +45,9 @@ func benchOurs(ctx context.Context, cfg config, n names, c clock, logger *slog.L
 	}
 	defer replicaDB.Close()
 
-	ob := outbox.New(ownerDB)
+	// Signed and verified as in the systems: the figures include what the
+	// signatures cost (measured apart in signatureCost).
+	ob := outbox.New(ownerDB, eventsig.DevelopmentSigner(n.owner))
 	if err := ob.Migrate(ctx); err != nil {
 		return scenarioResult{}, err
 	}
@@ -63,6 +66,7 @@ func benchOurs(ctx context.Context, cfg config, n names, c clock, logger *slog.L
 		Name:     n.replicaConsumer,
 		Owner:    n.owner,
 		Handlers: map[string]consumer.Handler{n.oursType(): rep.apply},
+		Keys:     eventsig.DevelopmentKeys(n.owner),
 		Broker:   &broker.Runner{URL: cfg.AMQPURL, Name: "bench consumer", Logger: logger},
 		Logger:   logger,
 		Prefetch: cfg.Prefetch,

@@ -61,7 +61,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("ours: %w", err)
 	}
 
-	rep := replication{Config: cfg, Raw: raw, Ours: ours}
+	signatures, err := measureSignatures(n)
+	if err != nil {
+		return fmt.Errorf("signatures: %w", err)
+	}
+
+	rep := replication{Config: cfg, Raw: raw, Ours: ours, Signatures: signatures}
 	fmt.Fprintln(stdout)
 	rep.printTable(stdout)
 	sections := []section{rep.section()}

@@ -62,11 +62,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		switch args[1] {
 		case "healthcheck":
 			return serve.Healthcheck(ctx, cfg.HTTPAddr)
+		case "eventkey":
+			// The public half of EVENT_SIGNING_KEY, for the consumers' CARDS_EVENT_KEYS.
+			_, err := fmt.Fprintln(stdout, cfg.EventSigner.PublicKey())
+			return err
 		case "deadletters":
 			queues := []string{topology.Queue(system, "users")}
 			return deadletter.Command(ctx, args[2:], cfg.AMQPURL, queues, stdout, stderr)
 		default:
-			return serve.UsageError(fmt.Sprintf("unknown command %q; usage: scs-cards [healthcheck | deadletters list|replay]", args[1]))
+			return serve.UsageError(fmt.Sprintf("unknown command %q; usage: scs-cards [healthcheck | eventkey | deadletters list|replay]", args[1]))
 		}
 	}
 	logger := cfg.NewLogger(stderr).With("system", system)
@@ -91,7 +95,7 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 	if err := migrations.Apply(ctx, db); err != nil {
 		return err
 	}
-	events := outbox.New(db)
+	events := outbox.New(db, cfg.EventSigner)
 	logger.Info("database ready", "database", db.URL, "dialect", db.Dialect)
 
 	relay := &outbox.Relay{
@@ -115,6 +119,7 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 		Name:     system,
 		Owner:    "users",
 		Handlers: svc.UsersHandlers(),
+		Keys:     cfg.UsersEventKeys,
 		Broker:   &broker.Runner{URL: cfg.AMQPURL, Name: system + "-from-users", Logger: logger},
 		Logger:   logger,
 		Feed:     &feed.Client{URL: cfg.UsersFeedURL, Token: cfg.UsersFeedToken},

@@ -51,9 +51,9 @@ type Service struct {
 
 // The limits of what holders and terminals send.
 const (
-	MaxAccountName  = 80
+	MaxAccountName  = contracts.AccountMaxNameLength // in the events, so the contract's
 	MaxMerchant     = 100
-	MaxReason       = 200
+	MaxReason       = contracts.CardMaxReasonLength // in the events, so the contract's
 	MaxCards        = 10
 	MaxPageSize     = 100
 	DefaultPageSize = 20

@@ -6,6 +6,7 @@ package config
 import (
 	"time"
 
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/runtimeconfig"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
@@ -40,6 +41,11 @@ type Config struct {
 	// TerminalToken is the merchant terminal's bearer credential for the
 	// terminal API (TERMINAL_TOKEN or TERMINAL_TOKEN_FILE).
 	TerminalToken string
+	// EventSigner signs cards' events (EVENT_SIGNING_KEY).
+	EventSigner *eventsig.Signer
+	// UsersEventKeys are scs-users' pinned public keys (USERS_EVENT_KEYS): only
+	// events they signed are applied.
+	UsersEventKeys *eventsig.Keys
 }
 
 // Defaults for a development machine.
@@ -74,6 +80,8 @@ func Load(getenv func(string) string) (Config, error) {
 	// refused (runtimeconfig's one rule for every system).
 	p.RefuseDevelopmentDefault(cfg.Production(), "USERS_FEED_TOKEN", cfg.UsersFeedToken, DefaultUsersFeedToken, "one of scs-users' FEED_TOKENS")
 	p.RefuseDevelopmentDefault(cfg.Production(), "TERMINAL_TOKEN", cfg.TerminalToken, DefaultTerminalToken, "openssl rand -hex 24")
+	cfg.EventSigner = p.EventSigner("cards", cfg.Production())
+	cfg.UsersEventKeys = p.EventKeys("users", cfg.Production())
 
 	currency := p.Get("CARDS_CURRENCY", DefaultCurrency)
 	c, err := money.ParseCurrency(currency)

@@ -16,6 +16,7 @@ import (
 	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/feed"
 	"github.com/scs-platform/shared-events/programtest"
 	"github.com/scs-platform/shared-events/servicetest"
@@ -184,14 +185,19 @@ func TestUnknownCommand(t *testing.T) {
 	programtest.RefusesUnknownCommand(t, run, "scs-chat")
 }
 
-// fixedFeed is a stand-in for scs-users' outbox behind the feed.
+// fixedFeed is a stand-in for scs-users' outbox behind the feed, which signs
+// what it serves with scs-users' development key (USERS_EVENT_KEYS is unset).
 type fixedFeed []cloudevent.Event
 
 func (f fixedFeed) Read(_ context.Context, after int64, limit int) ([]cloudevent.Event, int64, error) {
 	var out []cloudevent.Event
 	for _, ev := range f {
 		if ev.Sequence > after && len(out) < limit {
-			out = append(out, ev)
+			signed, err := eventsig.DevelopmentSigner("users").Sign(ev)
+			if err != nil {
+				return nil, 0, err
+			}
+			out = append(out, signed)
 		}
 	}
 	return out, int64(len(f)), nil

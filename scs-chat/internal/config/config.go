@@ -6,6 +6,7 @@ package config
 import (
 	"time"
 
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/ratelimit"
 	"github.com/scs-platform/shared-events/runtimeconfig"
 )
@@ -28,6 +29,11 @@ type Config struct {
 	WaitingMax time.Duration
 	// Messages limits each user's messages (LIMIT_MESSAGES_PER_USER).
 	Messages ratelimit.Rate
+	// EventSigner signs chat's events (EVENT_SIGNING_KEY).
+	EventSigner *eventsig.Signer
+	// UsersEventKeys are scs-users' pinned public keys (USERS_EVENT_KEYS): only
+	// events they signed are applied.
+	UsersEventKeys *eventsig.Keys
 }
 
 // Defaults for a development machine.
@@ -62,6 +68,8 @@ func Load(getenv func(string) string) (Config, error) {
 	// The development defaults are public: with an https PUBLIC_URL each is
 	// refused (runtimeconfig's one rule for every system).
 	p.RefuseDevelopmentDefault(cfg.Production(), "USERS_FEED_TOKEN", cfg.UsersFeedToken, DefaultUsersFeedToken, "one of scs-users' FEED_TOKENS")
+	cfg.EventSigner = p.EventSigner("chat", cfg.Production())
+	cfg.UsersEventKeys = p.EventKeys("users", cfg.Production())
 	if err := p.Err(); err != nil {
 		return Config{}, err
 	}

@@ -9,6 +9,7 @@
 //	scs-users keys list             the signing keys and their windows
 //	scs-users keys rotate           a new signing key now, with an overlap
 //	scs-users keys revoke KID       end a leaked key at once
+//	scs-users eventkey              the public key chat and cards pin (USERS_EVENT_KEYS)
 //	scs-users deadletters list|replay
 //
 // Configuration comes from the environment; see package config.
@@ -59,7 +60,7 @@ const shutdownTimeout = 10 * time.Second
 const maxHashWait = 10 * time.Second
 
 // usage is the command line, for a command it does not understand.
-const usage = "usage: scs-users [healthcheck | admin grant|revoke EMAIL | keys list|rotate|revoke KID | deadletters list|replay]"
+const usage = "usage: scs-users [healthcheck | eventkey | admin grant|revoke EMAIL | keys list|rotate|revoke KID | deadletters list|replay]"
 
 func main() {
 	if err := run(context.Background(), os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
@@ -80,6 +81,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		switch args[1] {
 		case "healthcheck":
 			return serve.Healthcheck(ctx, cfg.HTTPAddr)
+		case "eventkey":
+			// The public half of EVENT_SIGNING_KEY, for the consumers' USERS_EVENT_KEYS.
+			_, err := fmt.Fprintln(stdout, cfg.EventSigner.PublicKey())
+			return err
 		case "deadletters":
 			return deadletter.Command(ctx, args[2:], cfg.AMQPURL, []string{topology.Queue(system, "chat")}, stdout, stderr)
 		case "admin":
@@ -125,7 +130,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*parts,
 		db.Close()
 		return nil, err
 	}
-	events := outbox.New(db)
+	events := outbox.New(db, cfg.EventSigner)
 	sealer, err := signing.NewSealer(cfg.KeyEncryptionKey)
 	if err != nil {
 		db.Close()
@@ -172,6 +177,7 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 		Name:     system,
 		Owner:    "chat",
 		Handlers: moderation.Handlers(),
+		Keys:     cfg.ChatEventKeys,
 		Broker:   &broker.Runner{URL: cfg.AMQPURL, Name: system + "-from-chat", Logger: logger},
 		Logger:   logger,
 		Prefetch: cfg.AMQPPrefetch,

@@ -17,6 +17,7 @@ import (
 
 	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/feed"
 	"github.com/scs-platform/shared-events/programtest"
 	"github.com/scs-platform/shared-events/servicetest"
@@ -115,6 +116,10 @@ func TestEventsAndReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev.Sequence = 1
+	// Signed with scs-chat's development key, which CHAT_EVENT_KEYS pins when unset.
+	if ev, err = eventsig.DevelopmentSigner("chat").Sign(ev); err != nil {
+		t.Fatal(err)
+	}
 	body, err := json.Marshal(ev)
 	if err != nil {
 		t.Fatal(err)

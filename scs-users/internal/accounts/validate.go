@@ -7,12 +7,14 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/scs-platform/shared-events/contracts"
 )
 
 // Limits of what users type.
 const (
-	MaxEmailLength       = 254 // RFC 5321's limit of a path, less the angle brackets
-	MaxDisplayNameLength = 50
+	MaxEmailLength       = 254                                // RFC 5321's limit of a path, less the angle brackets
+	MaxDisplayNameLength = contracts.UserMaxDisplayNameLength // in the events, so the contract's
 )
 
 // normaliseEmail is the form an address is stored and looked up in. Only case

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/ratelimit"
 	"github.com/scs-platform/shared-events/runtimeconfig"
 
@@ -66,6 +67,14 @@ type Config struct {
 	// front door's. The client address is the nearest one in
 	// X-Forwarded-For that is not a trusted proxy.
 	TrustedProxies []netip.Prefix
+	// EventSigner signs users' events (EVENT_SIGNING_KEY). Its public half,
+	// pinned by chat and cards, is the root of their trust in session tokens:
+	// they accept a token key only from a users.signingkey.published.v1 event
+	// that this key signed.
+	EventSigner *eventsig.Signer
+	// ChatEventKeys are scs-chat's pinned public keys (CHAT_EVENT_KEYS): only
+	// reports chat signed reach the moderation queue.
+	ChatEventKeys *eventsig.Keys
 
 	devKeyEncryptionKey bool
 }
@@ -150,6 +159,8 @@ func Load(getenv func(string) string) (Config, error) {
 	for _, t := range cfg.FeedTokens {
 		p.RefuseDevelopmentDefault(cfg.Production(), "FEED_TOKENS", t, DefaultFeedTokens, "one token per consuming system: openssl rand -hex 24")
 	}
+	cfg.EventSigner = p.EventSigner("users", cfg.Production())
+	cfg.ChatEventKeys = p.EventKeys("chat", cfg.Production())
 	if err := p.Err(); err != nil {
 		return Config{}, err
 	}

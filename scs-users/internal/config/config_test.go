@@ -11,6 +11,8 @@ import (
 // development default replaced.
 func production() map[string]string {
 	return map[string]string{
+		"EVENT_SIGNING_KEY":  "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+		"CHAT_EVENT_KEYS":    "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk",
 		"PUBLIC_URL":         "https://platform.example",
 		"FEED_TOKENS":        "chat-feed-token-of-its-own,cards-feed-token-of-its-own",
 		"KEY_ENCRYPTION_KEY": "cHJvZHVjdGlvbi1rZXktZW5jcnlwdGlvbi1rZXkhISE=",
@@ -24,6 +26,9 @@ func TestEachDevelopmentDefaultIsRefusedWithAnHTTPSPublicURL(t *testing.T) {
 	tests := []struct {
 		variable, value string
 	}{
+		// Unset, the event keys are the development ones.
+		{"EVENT_SIGNING_KEY", ""},
+		{"CHAT_EVENT_KEYS", ""},
 		// Unset takes the development key.
 		{"KEY_ENCRYPTION_KEY", ""},
 		{"FEED_TOKENS", config.DefaultFeedTokens},

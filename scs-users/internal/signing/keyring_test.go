@@ -13,6 +13,7 @@ import (
 
 	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/outbox"
 	"github.com/scs-platform/shared-events/servicetest"
 	"github.com/scs-platform/shared-events/sqldb"
@@ -41,7 +42,7 @@ func open(t *testing.T, db *sqldb.DB) *outbox.Outbox {
 	if err := migrations.Apply(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	return outbox.New(db)
+	return outbox.New(db, eventsig.DevelopmentSigner("users"))
 }
 
 func newKeyring(t *testing.T, db *sqldb.DB, o *outbox.Outbox, c *clock, kek []byte) *signing.Keyring {

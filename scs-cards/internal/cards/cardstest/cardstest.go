@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/outbox"
 	"github.com/scs-platform/shared-events/sqldb"
 
@@ -32,7 +33,7 @@ func NewService(t testing.TB, db *sqldb.DB) (*cards.Service, *Clock) {
 	clock := &Clock{now: time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)}
 	return &cards.Service{
 		DB:               db,
-		Outbox:           outbox.New(db),
+		Outbox:           outbox.New(db, eventsig.DevelopmentSigner("cards")),
 		Logger:           slog.New(slog.DiscardHandler),
 		Currency:         "SEK",
 		DefaultLimit:     Limit,

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/outbox"
 	"github.com/scs-platform/shared-events/sqldb"
 
@@ -27,7 +28,7 @@ func NewService(t testing.TB, db *sqldb.DB) (*chat.Service, *Notes) {
 	notes := &Notes{}
 	return &chat.Service{
 		DB:      db,
-		Outbox:  outbox.New(db),
+		Outbox:  outbox.New(db, eventsig.DevelopmentSigner("chat")),
 		Notify:  notes,
 		Logger:  slog.New(slog.DiscardHandler),
 		Grace:   30 * time.Second,

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/outbox"
 	"github.com/scs-platform/shared-events/ratelimit"
 	"github.com/scs-platform/shared-events/sqldb"
@@ -35,7 +36,7 @@ func NewService(t testing.TB, db *sqldb.DB) *accounts.Service {
 	}
 	return &accounts.Service{
 		DB:      db,
-		Outbox:  outbox.New(db),
+		Outbox:  outbox.New(db, eventsig.DevelopmentSigner("users")),
 		Hasher:  password.NewHasher(Fast, 4),
 		Limiter: ratelimit.New(db),
 		Limits: accounts.Limits{
