@@ -26,6 +26,7 @@ import (
 	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/feed"
 	"github.com/scs-platform/shared-events/sqldb"
 )
@@ -152,7 +153,17 @@ func (u *chatUsers) Read(_ context.Context, after int64, limit int) ([]cloudeven
 	head := int64(len(u.events))
 	from := min(max(after, 0), head)
 	to := min(from+int64(limit), head)
-	return u.events[from:to], head, nil
+	// Signed as scs-users' outbox signs what it serves, with the development
+	// key that chat pins while USERS_EVENT_KEYS is unset.
+	page := make([]cloudevent.Event, 0, to-from)
+	for _, ev := range u.events[from:to] {
+		signed, err := eventsig.DevelopmentSigner("users").Sign(ev)
+		if err != nil {
+			return nil, 0, err
+		}
+		page = append(page, signed)
+	}
+	return page, head, nil
 }
 
 // serveFeed serves the users as scs-users' event feed would, until close.
