@@ -16,6 +16,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"github.com/scs-platform/shared-events/contracts"
+
 	"github.com/scs-platform/scs-cards/internal/cards"
 	"github.com/scs-platform/scs-cards/internal/money"
 )
@@ -318,6 +320,12 @@ func checkMerchant(m string) (string, *badRequest) {
 		return "", refused(http.StatusUnprocessableEntity, "invalid_field", "merchant", "merchant may have at most %d characters; this one has %d.", cards.MaxMerchant, n)
 	case strings.ContainsFunc(m, unicode.IsControl):
 		return "", refused(http.StatusUnprocessableEntity, "invalid_field", "merchant", "merchant may not hold control characters such as line breaks.")
+	}
+	// The holder reads it on the card's history and the statement: an
+	// invisible override would show a name the terminal did not send.
+	if r, found := contracts.DisguisingCharacter(m); found {
+		return "", refused(http.StatusUnprocessableEntity, "invalid_field", "merchant",
+			"The merchant name contains an invisible character that reverses text direction (%U); remove it.", r)
 	}
 	return m, nil
 }

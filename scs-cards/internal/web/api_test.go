@@ -107,6 +107,8 @@ func TestTerminalAPIRefusesBadRequests(t *testing.T) {
 		{"no merchant", fmt.Sprintf(`{"card_id": %q, "amount_minor": 100, "currency": "SEK"}`, card.ID), "", 422, "invalid_field", "merchant is required"},
 		{"merchant with a line break", strings.Replace(good, "Kafé Java", `Kafé\nJava`, 1), "", 422, "invalid_field", "control characters"},
 		{"merchant too long", strings.Replace(good, "Kafé Java", strings.Repeat("m", 101), 1), "", 422, "invalid_field", "at most 100"},
+		{"merchant with a right-to-left override", strings.Replace(good, "Kafé Java", `Kafé \u202eavaJ`, 1), "", 422, "invalid_field",
+			"The merchant name contains an invisible character that reverses text direction (U+202E); remove it."},
 		{"not UTF-8", "{\"card_id\": \"\xff\"}", "", 400, "invalid_json", "UTF-8"},
 		{"key with a space", good, "a key", 400, "idempotency_key_invalid", "printable ASCII"},
 		{"key too long", good, strings.Repeat("k", 256), 400, "idempotency_key_invalid", "at most 255"},
@@ -125,6 +127,13 @@ func TestTerminalAPIRefusesBadRequests(t *testing.T) {
 				t.Errorf("error %+v, want code %s saying %q", e.Error, tc.code, tc.says)
 			}
 		})
+	}
+	// The disguised merchant is refused on its field, whichever control it is.
+	for _, r := range []string{`\u202a`, `\u202e`, `\u2066`, `\u2069`} {
+		status, _, body := s.api("/cards/api/v1/forced-postings", newKey(), strings.Replace(good, "Kafé Java", "Kafé"+r+"Java", 1))
+		if e := parseError(t, body); status != http.StatusUnprocessableEntity || e.Error.Field != "merchant" || !strings.Contains(e.Error.Message, "reverses text direction") {
+			t.Errorf("a forced posting at a merchant with %s: %d %+v, want 422 on merchant", r, status, e.Error)
+		}
 	}
 	// Nothing reached the ledger.
 	var n int
