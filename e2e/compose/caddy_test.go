@@ -95,9 +95,15 @@ func stubs(t *testing.T) map[string][]*url.URL {
 // caddy runs deploy/Caddyfile in front of backends and returns its base URL.
 func caddy(t *testing.T, backends map[string][]*url.URL) string {
 	t.Helper()
+	return caddyWith(t, backends, frontdoor.CaddyOptions{})
+}
+
+// caddyWith is caddy with the operator's choices.
+func caddyWith(t *testing.T, backends map[string][]*url.URL, opts frontdoor.CaddyOptions) string {
+	t.Helper()
 	caddyBinary(t)
 	addr := programtest.FreeAddr(t)
-	platform.Caddy(t, addr, backends)
+	platform.Caddy(t, addr, backends, opts)
 	return "http://" + addr
 }
 
@@ -220,6 +226,53 @@ func TestCaddyForwardsTheClientsAddressNotItsClaim(t *testing.T) {
 	}
 	if want := strings.TrimPrefix(real, "http://"); got.Seen.Host != want {
 		t.Errorf("scs-users saw Host %q, want the browser's %q (cross-origin protection compares them)", got.Seen.Host, want)
+	}
+}
+
+// Behind a TLS proxy that the operator trusts (FRONT_DOOR_TRUSTED_PROXIES),
+// the door passes on the address that proxy appended, and nothing to its left,
+// which the client wrote; anyone else still gets their own connection's
+// address, whatever they claim. The systems believe the door alone, so the
+// door must hand them exactly one address: the client's.
+func TestCaddyBelievesOnlyItsTrustedProxy(t *testing.T) {
+	// The proxy connects from an address of its own on the loopback, so that
+	// the door can tell it from a client on 127.0.0.1.
+	const proxy = "127.0.0.9"
+	needLoopbackAddrs(t, proxy)
+	real := caddyWith(t, stubs(t), frontdoor.CaddyOptions{TrustedProxies: []string{proxy + "/32"}})
+	for _, tt := range []struct {
+		name, from string
+		xff        []string
+		want       string
+	}{
+		{"the trusted proxy, for a client", proxy, []string{"198.51.100.2"}, "198.51.100.2"},
+		{"the trusted proxy, for a client who wrote a claim", proxy, []string{"203.0.113.7, 198.51.100.2"}, "198.51.100.2"},
+		{"the trusted proxy, in two headers", proxy, []string{"203.0.113.7", "198.51.100.2"}, "198.51.100.2"},
+		{"the trusted proxy, with no header", proxy, nil, proxy},
+		{"a client with a claim", "127.0.0.1", []string{"203.0.113.7"}, "127.0.0.1"},
+		{"a client with two claims", "127.0.0.1", []string{"203.0.113.7, 198.51.100.2"}, "127.0.0.1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+				DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(tt.from)}}).DialContext,
+			}}
+			req, _ := http.NewRequest(http.MethodGet, real+"/users/login", nil)
+			for _, v := range tt.xff {
+				req.Header.Add("X-Forwarded-For", v)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var got seen
+			if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Forwarded != tt.want {
+				t.Errorf("scs-users saw X-Forwarded-For %q, want %q", got.Forwarded, tt.want)
+			}
+		})
 	}
 }
 
@@ -423,4 +476,99 @@ func localAddrs(t *testing.T) []string {
 func freePort(t *testing.T) *url.URL {
 	t.Helper()
 	return &url.URL{Scheme: "http", Host: programtest.FreeAddr(t)}
+}
+
+// The door names no server (nothing to tell a scanner which version to try),
+// on any answer: a system's page, its own 404, the redirect of /, the 413 of
+// an oversized body and the 502 of a system that is down. It sends
+// Strict-Transport-Security only when the operator says the browser reaches
+// it over https (FRONT_DOOR_HSTS), then on every answer.
+func TestCaddySendsNoServerBannerAndHSTSOnlyWhenConfigured(t *testing.T) {
+	const hsts = "max-age=31536000; includeSubDomains"
+	requests := []struct {
+		name, method, path string
+		body               string
+		status             int
+	}{
+		{"a system's page", http.MethodGet, "/users/login", "", http.StatusOK},
+		{"the door's redirect", http.MethodGet, "/", "", http.StatusFound},
+		{"the door's 404", http.MethodGet, "/favicon.ico", "", http.StatusNotFound},
+		{"the feed refused", http.MethodGet, "/users/internal/events/feed", "", http.StatusNotFound},
+		{"a system that is down", http.MethodGet, "/chat/", "", http.StatusBadGateway},
+		{"an oversized body", http.MethodPost, "/cards/api/v1/authorisations", strings.Repeat("x", 2<<20), http.StatusRequestEntityTooLarge},
+	}
+	for _, door := range []struct {
+		name string
+		opts frontdoor.CaddyOptions
+		hsts string
+	}{
+		{"by default", frontdoor.CaddyOptions{}, ""},
+		{"with FRONT_DOOR_HSTS", frontdoor.CaddyOptions{HSTS: hsts}, hsts},
+	} {
+		t.Run(door.name, func(t *testing.T) {
+			backends := stubs(t)
+			backends["chat"] = []*url.URL{freePort(t)}
+			// A system's own Server header must not pass either.
+			backends["users"] = []*url.URL{bannerStub(t)}
+			real := caddyWith(t, backends, door.opts)
+			for _, rq := range requests {
+				t.Run(rq.name, func(t *testing.T) {
+					req, _ := http.NewRequest(rq.method, real+rq.path, strings.NewReader(rq.body))
+					resp, err := noRedirects.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+					if resp.StatusCode != rq.status {
+						t.Fatalf("status %d, want %d", resp.StatusCode, rq.status)
+					}
+					if v, ok := resp.Header["Server"]; ok {
+						t.Errorf("Server: %q, want no Server header", v)
+					}
+					if got := resp.Header.Values("Strict-Transport-Security"); door.hsts == "" && len(got) != 0 ||
+						door.hsts != "" && (len(got) != 1 || got[0] != door.hsts) {
+						t.Errorf("Strict-Transport-Security: %q, want %q", got, door.hsts)
+					}
+				})
+			}
+		})
+	}
+	_, port, _ := net.SplitHostPort(programtest.FreeAddr(t))
+	health, _ := runCaddy(t, "USERS_UPSTREAMS=127.0.0.1:1", "CHAT_UPSTREAMS=127.0.0.1:1", "CARDS_UPSTREAMS=127.0.0.1:1",
+		"FRONT_DOOR_ADDR=:"+port)
+	resp, err := http.Get("http://127.0.0.1:" + health + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if v, ok := resp.Header["Server"]; ok {
+		t.Errorf("the health port sends Server: %q", v)
+	}
+}
+
+// bannerStub is scs-users answering with a Server header of its own.
+func bannerStub(t *testing.T) *url.URL {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", "scs-users/1.0")
+		w.Header().Set("X-System", "users")
+		_ = json.NewEncoder(w).Encode(seen{System: "users"})
+	}))
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	return u
+}
+
+// needLoopbackAddrs skips the test (or fails it under CI=true) where the
+// loopback has only 127.0.0.1, as on macOS without aliases: the test tells
+// parties apart by their addresses.
+func needLoopbackAddrs(t *testing.T, addrs ...string) {
+	t.Helper()
+	for _, a := range addrs {
+		ln, err := net.Listen("tcp", net.JoinHostPort(a, "0"))
+		if err != nil {
+			servicetest.Unavailable(t, "the loopback address "+a, err)
+		}
+		ln.Close()
+	}
 }

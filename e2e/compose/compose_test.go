@@ -6,6 +6,7 @@ package compose
 import (
 	"context"
 	"maps"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -273,6 +274,45 @@ func TestComposeSystemsEnvironment(t *testing.T) {
 	}
 	if rabbit := p.Services["rabbitmq"].Environment["RABBITMQ_DEFAULT_PASS"]; rabbit == nil || *rabbit != secrets["RABBITMQ_PASSWORD"] {
 		t.Error("rabbitmq: RABBITMQ_DEFAULT_PASS does not come from RABBITMQ_PASSWORD")
+	}
+}
+
+// The front door has a fixed address, and every system that counts clients by
+// their address (the one whose config reads TRUSTED_PROXIES) believes the
+// X-Forwarded-For of that address alone: no other container, nor a private
+// range, can choose its client's address.
+func TestComposeSystemsBelieveTheFrontDoorAlone(t *testing.T) {
+	p := mustLoad(t)
+	door := p.Services["frontdoor"].Networks["frontend"]
+	if door == nil || door.Ipv4Address == "" {
+		t.Fatal("the front door has no fixed ipv4_address on the frontend network")
+	}
+	subnets := p.Networks["frontend"].Ipam.Config
+	if len(subnets) != 1 {
+		t.Fatalf("the frontend network has subnets %v, want one, for the front door's fixed address", subnets)
+	}
+	subnet, err := netip.ParsePrefix(subnets[0].Subnet)
+	if addr, aerr := netip.ParseAddr(door.Ipv4Address); err != nil || aerr != nil || !subnet.Contains(addr) {
+		t.Errorf("the front door's %s is not in the frontend network's subnet %s", door.Ipv4Address, subnets[0].Subnet)
+	}
+	readers := 0
+	for name := range systems {
+		if !strings.Contains(readFile(t, "scs-"+name+"/internal/config/config.go"), `"TRUSTED_PROXIES"`) {
+			continue
+		}
+		readers++
+		v := p.Services[name].Environment["TRUSTED_PROXIES"]
+		if v == nil || *v != door.Ipv4Address {
+			t.Errorf("%s: TRUSTED_PROXIES = %v, want the front door's address %s alone", name, v, door.Ipv4Address)
+		}
+	}
+	if readers == 0 {
+		t.Error("no system reads TRUSTED_PROXIES; scs-users' login limits count by client address")
+	}
+	for _, variable := range []string{"FRONT_DOOR_TRUSTED_PROXIES", "FRONT_DOOR_HSTS"} {
+		if v := p.Services["frontdoor"].Environment[variable]; v == nil || *v != "" {
+			t.Errorf("frontdoor: %s = %v, want set and empty by default", variable, v)
+		}
 	}
 }
 

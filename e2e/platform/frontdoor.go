@@ -24,21 +24,26 @@ import (
 // journey goes through the configuration that ships. Only where Caddy is not
 // installed, and CI is not set, the dev front door stands in; under CI=true a
 // missing Caddy fails the test.
-func FrontDoor(t *testing.T, addr string, backends map[string][]*url.URL) {
+func FrontDoor(t *testing.T, addr string, backends map[string][]*url.URL, opts frontdoor.CaddyOptions) {
 	t.Helper()
 	if _, err := exec.LookPath("caddy"); err != nil && os.Getenv("CI") != "true" {
+		if len(opts.TrustedProxies) > 0 || opts.HSTS != "" {
+			// The dev front door knows nothing of them: the test would prove
+			// nothing about deploy/Caddyfile.
+			servicetest.Unavailable(t, "caddy (the front door of deploy/Caddyfile, with options)", err)
+		}
 		t.Logf("caddy is not installed (%v): the dev front door stands in for deploy/Caddyfile (under CI=true this fails)", err)
 		devFrontDoor(t, addr, backends)
 		return
 	}
-	Caddy(t, addr, backends)
+	Caddy(t, addr, backends, opts)
 }
 
 // Caddy runs deploy/Caddyfile on addr (a loopback host:port) in front of
-// backends and returns once it answers; it stops when the test ends and shows
-// its log if the test failed. Without caddy the test is skipped, or fails
-// under CI=true.
-func Caddy(t *testing.T, addr string, backends map[string][]*url.URL) {
+// backends, with the operator's opts, and returns once it answers; it stops
+// when the test ends and shows its log if the test failed. Without caddy the
+// test is skipped, or fails under CI=true.
+func Caddy(t *testing.T, addr string, backends map[string][]*url.URL, opts frontdoor.CaddyOptions) {
 	t.Helper()
 	caddy, err := exec.LookPath("caddy")
 	if err != nil {
@@ -57,12 +62,13 @@ func Caddy(t *testing.T, addr string, backends map[string][]*url.URL) {
 	}
 	// The test's own directory for Caddy's state keeps parallel tests and the
 	// developer's home apart.
-	env := frontdoor.CaddyEnv(port, healthPort, t.TempDir(), instances)
+	env := frontdoor.CaddyEnv(port, healthPort, t.TempDir(), instances, opts)
 	proc := startProcess(t, "frontdoor", caddy, []string{"run", "--config", Caddyfile(), "--adapter", "caddyfile"}, env)
 	base := "http://" + addr
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	// "/" is answered by Caddy itself, whatever the systems do: its redirect
-	// says the configuration is loaded and the port is Caddy's.
+	// says the configuration is loaded. (The port is Caddy's: the process
+	// above would have exited on a port in use.)
 	servicetest.Eventually(t, 30*time.Second, "caddy to answer at "+base, func() bool {
 		select {
 		case <-proc.done:
@@ -74,7 +80,7 @@ func Caddy(t *testing.T, addr string, backends map[string][]*url.URL) {
 			return false
 		}
 		resp.Body.Close()
-		return resp.StatusCode == http.StatusFound && resp.Header.Get("Server") == "Caddy"
+		return resp.StatusCode == http.StatusFound && resp.Header.Get("Location") == "/users/"
 	})
 }
 

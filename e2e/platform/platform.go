@@ -22,6 +22,7 @@ import (
 	"github.com/scs-platform/shared-events/programtest"
 	"github.com/scs-platform/shared-events/servicetest"
 
+	"github.com/scs-platform/e2e/frontdoor"
 	"github.com/scs-platform/e2e/vhost"
 )
 
@@ -32,6 +33,9 @@ type Options struct {
 	ChatInstances int
 	// Env adds variables to every system's environment.
 	Env map[string]string
+	// FrontDoor is what the operator chose about the front door; such a
+	// platform needs Caddy, the dev front door cannot stand in.
+	FrontDoor frontdoor.CaddyOptions
 }
 
 // Platform is a running platform.
@@ -108,7 +112,7 @@ func Start(t *testing.T, o Options) *Platform {
 			backends[name] = append(backends[name], u)
 		}
 	}
-	FrontDoor(t, door, backends)
+	FrontDoor(t, door, backends, o.FrontDoor)
 	return p
 }
 

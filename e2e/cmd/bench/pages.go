@@ -353,7 +353,7 @@ func startCaddy(ctx context.Context, caddy, caddyfile, dir string, addrs map[str
 	p.cmd = exec.Command(caddy, "run", "--config", caddyfile, "--adapter", "caddyfile")
 	p.cmd.Env = os.Environ()
 	env := frontdoor.CaddyEnv(port(addrs["door"]), port(addrs["door-health"]), dir,
-		map[string][]string{"users": {addrs["users"]}, "chat": {addrs["chat"]}, "cards": {addrs["cards"]}})
+		map[string][]string{"users": {addrs["users"]}, "chat": {addrs["chat"]}, "cards": {addrs["cards"]}}, frontdoor.CaddyOptions{})
 	for k, v := range env {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
 	}

@@ -245,6 +245,11 @@ func textLength(field, label, v string, maxChars int) (string, error) {
 	case n > maxChars:
 		return "", refuse(field, "%s may have at most %d characters; this has %d.", capitalise(label), maxChars, n)
 	}
+	// Other people read it (the account's name, a card's history): an
+	// invisible override would show them something else than was typed.
+	if r, found := contracts.DisguisingCharacter(v); found {
+		return "", refuse(field, "The %s contains an invisible character that reverses text direction (%U); remove it.", field, r)
+	}
 	return v, nil
 }
 

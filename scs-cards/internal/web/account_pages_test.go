@@ -35,6 +35,7 @@ func TestOverviewOfANewAccount(t *testing.T) {
 				{"empty", "", "Enter a name for the account."},
 				{"only spaces", "   ", "Enter a name for the account."},
 				{"too long", strings.Repeat("Ö", cards.MaxAccountName+1), "at most 80 characters; this has 81"},
+				{"a right-to-left override", "Ada's \u202eBA senignE", "The name contains an invisible character that reverses text direction (U+202E); remove it."},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					status, _, page := ada.post("/cards/account", url.Values{"name": {tc.typed}})
@@ -199,6 +200,7 @@ func TestCardStatusChanges(t *testing.T) {
 				{"no reason", "", "Enter why you cancel the card."},
 				{"only spaces", "  \t ", "Enter why you cancel the card."},
 				{"too long", strings.Repeat("r", cards.MaxReason+1), "at most 200 characters"},
+				{"a right-to-left isolate", "Lost \u2067it", "The reason contains an invisible character that reverses text direction (U+2067); remove it."},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					status, _, page := ada.post(path+"/cancel", url.Values{"reason": {tc.typed}})

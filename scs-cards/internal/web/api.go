@@ -16,6 +16,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"github.com/scs-platform/shared-events/contracts"
+
 	"github.com/scs-platform/scs-cards/internal/cards"
 	"github.com/scs-platform/scs-cards/internal/money"
 )
@@ -139,6 +141,9 @@ func decodeJSON(body []byte, v any, allowEmpty bool) *badRequest {
 	if !utf8.Valid(body) {
 		return refused(http.StatusBadRequest, "invalid_json", "", "The request body is not UTF-8 text.")
 	}
+	if bad := checkKeysOnce(body); bad != nil {
+		return bad
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -151,6 +156,88 @@ func decodeJSON(body []byte, v any, allowEmpty bool) *badRequest {
 		return refused(http.StatusBadRequest, "invalid_json", "", "The request body has more after its JSON object; send one object.")
 	}
 	return nil
+}
+
+// checkKeysOnce refuses an object, at any depth, that names a key twice, or
+// two keys that differ only in case. encoding/json would take the last of two
+// and match a key to a field whatever its case, so such a body means one
+// thing here and maybe another to whoever checked it on its way (a terminal's
+// own log, a gateway's filter): {"amount_minor": 1, "AMOUNT_MINOR": 900000}.
+// Invalid JSON is left to the decoder, whose message says where.
+func checkKeysOnce(body []byte) *badRequest {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	// One set of keys per open object; nil for an open array.
+	var open []map[string]string
+	expectKey := func() bool { return len(open) > 0 && open[len(open)-1] != nil }
+	for {
+		// Token reports a key as a string; expectKey tells it from a value
+		// by where it stands: right after '{' or after a whole value.
+		atKey := expectKey()
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		switch tok := tok.(type) {
+		case json.Delim:
+			switch tok {
+			case '{':
+				open = append(open, map[string]string{})
+			case '[':
+				open = append(open, nil)
+			default:
+				open = open[:len(open)-1]
+			}
+		case string:
+			if !atKey {
+				break
+			}
+			keys := open[len(open)-1]
+			folded := foldKey(tok)
+			if first, seen := keys[folded]; seen {
+				if first == tok {
+					return refused(http.StatusBadRequest, "duplicate_field", tok, "The field %s appears twice in one object; send each field once.", jsonQuote(tok))
+				}
+				return refused(http.StatusBadRequest, "duplicate_field", tok,
+					"The fields %s and %s differ only in case, and would be read as one; send each field once, as the README spells it.", jsonQuote(first), jsonQuote(tok))
+			}
+			keys[folded] = tok
+			// The value that follows is read as a value, not a key.
+			if err := skipValue(dec, &open); err != nil {
+				return nil
+			}
+		}
+	}
+}
+
+// skipValue reads the value after a key: a scalar is consumed here; an object
+// or an array is opened on open and walked by the caller's loop.
+func skipValue(dec *json.Decoder, open *[]map[string]string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case json.Delim('{'):
+		*open = append(*open, map[string]string{})
+	case json.Delim('['):
+		*open = append(*open, nil)
+	}
+	return nil
+}
+
+// foldKey is key as encoding/json compares field names (bytes.EqualFold):
+// each rune replaced by the smallest of its case-folding orbit, so "K", "k"
+// and the Kelvin sign are one.
+func foldKey(key string) string {
+	return strings.Map(func(r rune) rune {
+		for {
+			next := unicode.SimpleFold(r)
+			if next <= r {
+				return next
+			}
+			r = next
+		}
+	}, key)
 }
 
 func jsonError(err error) *badRequest {
@@ -233,6 +320,12 @@ func checkMerchant(m string) (string, *badRequest) {
 		return "", refused(http.StatusUnprocessableEntity, "invalid_field", "merchant", "merchant may have at most %d characters; this one has %d.", cards.MaxMerchant, n)
 	case strings.ContainsFunc(m, unicode.IsControl):
 		return "", refused(http.StatusUnprocessableEntity, "invalid_field", "merchant", "merchant may not hold control characters such as line breaks.")
+	}
+	// The holder reads it on the card's history and the statement: an
+	// invisible override would show a name the terminal did not send.
+	if r, found := contracts.DisguisingCharacter(m); found {
+		return "", refused(http.StatusUnprocessableEntity, "invalid_field", "merchant",
+			"The merchant name contains an invisible character that reverses text direction (%U); remove it.", r)
 	}
 	return m, nil
 }

@@ -33,6 +33,51 @@ func purchase(card string, minor int64) string {
 	return fmt.Sprintf(`{"card_id": %q, "amount_minor": %d, "currency": "SEK", "merchant": "Kafé Java"}`, card, minor)
 }
 
+// A body that names a field twice, or in two cases, would be read by
+// encoding/json as its last spelling, whatever a terminal, a log or a filter on
+// the way read as the first: it is refused, at any depth, naming the field.
+func TestTerminalAPIRefusesAFieldSentTwiceOrInTwoCases(t *testing.T) {
+	s := newSite(t, servicetest.SQLite(t))
+	card := s.user("Ada", contracts.RoleUser).openAccount()
+	good := purchase(card.ID, 1250)
+	authorised := decodeAuthorisation(t, func() string { _, _, b := s.api("/cards/api/v1/authorisations", newKey(), good); return b }())
+	for _, tc := range []struct {
+		name, path, body, field, says string
+	}{
+		{"the same field twice", "/cards/api/v1/authorisations", strings.Replace(good, `"amount_minor": 1250`, `"amount_minor": 1, "amount_minor": 1250`, 1),
+			"amount_minor", `"amount_minor" appears twice`},
+		{"a field in two cases", "/cards/api/v1/authorisations", strings.Replace(good, `"amount_minor": 1250`, `"amount_minor": 1, "AMOUNT_MINOR": 1250`, 1),
+			"AMOUNT_MINOR", `"amount_minor" and "AMOUNT_MINOR" differ only in case`},
+		{"the same field, escaped", "/cards/api/v1/authorisations", strings.Replace(good, `"merchant"`, `"merchant": "M", "merchan\u0074"`, 1),
+			"merchant", `"merchant" appears twice`},
+		{"the Kelvin sign for a K", "/cards/api/v1/authorisations", `{"\u212aey": 1, "key": 2}`,
+			"key", `"Key" and "key" differ only in case`},
+		{"deep in an unknown field", "/cards/api/v1/authorisations", strings.Replace(good, `{`, `{"extra": [{"a": 1}, {"b": {"c": 1, "c": 2}}], `, 1),
+			"c", `"c" appears twice`},
+		{"a capture", "/cards/api/v1/authorisations/" + authorised.ID + "/capture", `{"amount_minor": 1, "Amount_Minor": 1250}`,
+			"Amount_Minor", "differ only in case"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, h, body := s.api(tc.path, newKey(), tc.body)
+			e := checkRefusal(t, status, h, body)
+			if status != http.StatusBadRequest || e.Error.Code != "duplicate_field" || e.Error.Field != tc.field || !strings.Contains(e.Error.Message, tc.says) {
+				t.Errorf("%d %+v, want 400 duplicate_field for %s saying %q", status, e.Error, tc.field, tc.says)
+			}
+		})
+	}
+	// The same field in two objects is no duplicate: this body is refused for
+	// its unknown field, not for "b".
+	status, _, body := s.api("/cards/api/v1/authorisations", newKey(), strings.Replace(good, `{`, `{"extra": [{"b": 1}, {"b": 1}], `, 1))
+	if e := parseError(t, body); status != http.StatusBadRequest || e.Error.Code != "unknown_field" || e.Error.Field != "extra" {
+		t.Errorf("the same field in two sibling objects: %d %+v, want only the unknown field refused", status, e.Error)
+	}
+	// Nothing was captured.
+	var n int
+	if err := s.db.QueryRow(`SELECT count(*) FROM transactions WHERE status = 'posted'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d posted transactions after refused captures (%v)", n, err)
+	}
+}
+
 func TestTerminalAPIRefusesBadRequests(t *testing.T) {
 	s := newSite(t, servicetest.SQLite(t))
 	card := s.user("Ada", contracts.RoleUser).openAccount()
@@ -62,6 +107,8 @@ func TestTerminalAPIRefusesBadRequests(t *testing.T) {
 		{"no merchant", fmt.Sprintf(`{"card_id": %q, "amount_minor": 100, "currency": "SEK"}`, card.ID), "", 422, "invalid_field", "merchant is required"},
 		{"merchant with a line break", strings.Replace(good, "Kafé Java", `Kafé\nJava`, 1), "", 422, "invalid_field", "control characters"},
 		{"merchant too long", strings.Replace(good, "Kafé Java", strings.Repeat("m", 101), 1), "", 422, "invalid_field", "at most 100"},
+		{"merchant with a right-to-left override", strings.Replace(good, "Kafé Java", `Kafé \u202eavaJ`, 1), "", 422, "invalid_field",
+			"The merchant name contains an invisible character that reverses text direction (U+202E); remove it."},
 		{"not UTF-8", "{\"card_id\": \"\xff\"}", "", 400, "invalid_json", "UTF-8"},
 		{"key with a space", good, "a key", 400, "idempotency_key_invalid", "printable ASCII"},
 		{"key too long", good, strings.Repeat("k", 256), 400, "idempotency_key_invalid", "at most 255"},
@@ -80,6 +127,13 @@ func TestTerminalAPIRefusesBadRequests(t *testing.T) {
 				t.Errorf("error %+v, want code %s saying %q", e.Error, tc.code, tc.says)
 			}
 		})
+	}
+	// The disguised merchant is refused on its field, whichever control it is.
+	for _, r := range []string{`\u202a`, `\u202e`, `\u2066`, `\u2069`} {
+		status, _, body := s.api("/cards/api/v1/forced-postings", newKey(), strings.Replace(good, "Kafé Java", "Kafé"+r+"Java", 1))
+		if e := parseError(t, body); status != http.StatusUnprocessableEntity || e.Error.Field != "merchant" || !strings.Contains(e.Error.Message, "reverses text direction") {
+			t.Errorf("a forced posting at a merchant with %s: %d %+v, want 422 on merchant", r, status, e.Error)
+		}
 	}
 	// Nothing reached the ledger.
 	var n int
@@ -219,6 +273,8 @@ func FuzzTerminalJSON(f *testing.F) {
 		purchase(card.ID, 1250), `{}`, ``, `[]`, `null`, `"x"`, `{"card_id": 1}`, `{"amount_minor": 1e3}`,
 		`{"card_id": "` + card.ID + `", "amount_minor": 100, "currency": "SEK", "merchant": "M", "x": 1}`,
 		`{"amount_minor": -1}`, `{"amount_minor": 9223372036854775808}`, "{\"merchant\": \"\u0000\"}", `{"a":` + strings.Repeat("[", 200),
+		`{"amount_minor": 1, "amount_minor": 2}`, `{"amount_minor": 1, "AMOUNT_MINOR": 2}`, `{"a": [{"b": 1}, {"b": 1, "B": 2}]}`,
+		"{\"merchant\": \"Kaf\u00e9 \u202eavaJ\"}",
 	} {
 		f.Add(seed, false)
 		f.Add(seed, true)

@@ -67,6 +67,7 @@ func TestTerminalPageForm(t *testing.T) {
 				{"merchant of spaces", "merchant", "   ", "merchant is required"},
 				{"merchant with a line break", "merchant", "Bistro\nNord", "control characters"},
 				{"merchant too long", "merchant", strings.Repeat("m", cards.MaxMerchant+1), "at most 100 characters"},
+				{"merchant with a left-to-right override", "merchant", "Bistro \u202dNord", "The merchant name contains an invisible character that reverses text direction (U+202D); remove it."},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					form := with(tc.field, tc.typed)

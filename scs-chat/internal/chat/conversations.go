@@ -169,6 +169,9 @@ func ValidateReason(reason string) (string, error) {
 	case !printable(reason, true):
 		return "", &UserError{Field: "reason", Message: "The reason holds characters that are not text."}
 	}
+	if err := disguising("reason", "reason", reason); err != nil {
+		return "", err
+	}
 	return reason, nil
 }
 

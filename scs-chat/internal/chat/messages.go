@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/scs-platform/shared-events/contracts"
 	"github.com/scs-platform/shared-events/sqldb"
 )
 
@@ -41,7 +42,21 @@ func ValidateText(text string) (string, error) {
 	case !printable(text, true):
 		return "", &UserError{Field: "text", Message: "The message holds characters that are not text."}
 	}
+	if err := disguising("text", "message", text); err != nil {
+		return "", err
+	}
 	return text, nil
+}
+
+// disguising refuses text that the partner or a moderator will read if it
+// holds an invisible character that reorders it on their screens
+// (contracts.DisguisingCharacter), naming the character; field is the form's
+// field, what the text's name in the message.
+func disguising(field, what, text string) *UserError {
+	if r, found := contracts.DisguisingCharacter(text); found {
+		return &UserError{Field: field, Message: fmt.Sprintf("The %s contains an invisible character that reverses text direction (%U); remove it.", what, r)}
+	}
+	return nil
 }
 
 // ValidClientID reports whether id is 1 to MaxClientIDLength of [A-Za-z0-9_-].

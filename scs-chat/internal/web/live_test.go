@@ -63,6 +63,16 @@ func TestLiveMessages(t *testing.T) {
 	if n := len(s.messages(ada.id, id)); n != 2 {
 		t.Errorf("%d messages stored, want 2", n)
 	}
+	// So does a frame whose text would read otherwise on Bob's screen, in
+	// words that name the character.
+	adaWS.write(map[string]string{"type": "send", "conversation": id, "client_id": "k3", "text": "pay me \u202e01$"})
+	want := "The message contains an invisible character that reverses text direction (U+202E); remove it."
+	if f := adaWS.expect("error"); f.str("client_id") != "k3" || f.str("error") != want {
+		t.Errorf("error %v, want one about k3 saying %q", f, want)
+	}
+	if n := len(s.messages(ada.id, id)); n != 2 {
+		t.Errorf("%d messages stored, want 2", n)
+	}
 }
 
 func TestLiveEnded(t *testing.T) {

@@ -375,6 +375,8 @@ func TestMessagesByForm(t *testing.T) {
 		{"empty", "   \n ", "A message cannot be empty."},
 		{"2001 characters", strings.Repeat("é", 2001), "at most 2000 characters; this one has 2001"},
 		{"a control character", "bell\a", "not text"},
+		{"a right-to-left override", "pay me \u202e01$", "The message contains an invisible character that reverses text direction (U+202E); remove it."},
+		{"a left-to-right isolate", "\u2066hi", "The message contains an invisible character that reverses text direction (U+2066); remove it."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := ada.send(id, tc.text)
@@ -515,6 +517,7 @@ func TestReport(t *testing.T) {
 		{"empty", "", "Say what happened"},
 		{"blank", "  \n ", "Say what happened"},
 		{"too long", strings.Repeat("x", contracts.ReportMaxReasonLength+1), "at most"},
+		{"a right-to-left embedding", "he said \u202bsorry", "The reason contains an invisible character that reverses text direction (U+202B); remove it."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := ada.post(page+"/report", "reason", tc.reason)

@@ -615,6 +615,60 @@ func TestDeleteAccount(t *testing.T) {
 	})
 }
 
+// A name or a reason that other people read cannot carry a bidi override,
+// embedding or isolate: each entry point refuses it on its field, naming the
+// character, and changes nothing.
+func TestTextOthersSeeRefusesDisguisingCharacters(t *testing.T) {
+	f := newFixture(t, servicetest.SQLite)
+	ctx := context.Background()
+	admin, _ := f.signUp(t, "admin@example.com", "Admin")
+	if err := f.svc.SetRole(ctx, "", admin.ID, contracts.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	mallory, _ := f.signUp(t, "mallory@example.com", "Mallory")
+	if err := f.svc.Ban(ctx, admin.ID, mallory.ID, "spam"); err != nil {
+		t.Fatal(err)
+	}
+	f.newEvents(t)
+	for _, c := range []struct {
+		name string
+		r    rune
+	}{{"RLO", '\u202e'}, {"LRE", '\u202a'}, {"RLI", '\u2067'}, {"PDI", '\u2069'}} {
+		text := "Ada" + string(c.r) + "ecilA"
+		for _, entry := range []struct {
+			name, field, what string
+			call              func() error
+		}{
+			{"sign-up", "display_name", "name", func() error {
+				_, _, err := f.svc.SignUp(ctx, accounts.SignUp{Email: "ada@example.com", DisplayName: text, Password: pw, Client: device})
+				return err
+			}},
+			{"rename", "display_name", "name", func() error { _, err := f.svc.Rename(ctx, admin.ID, text); return err }},
+			{"unban", "reason", "reason", func() error { return f.svc.Unban(ctx, admin.ID, mallory.ID, text) }},
+			{"ban", "reason", "reason", func() error { return f.svc.Ban(ctx, admin.ID, admin.ID, text) }},
+		} {
+			t.Run(entry.name+" "+c.name, func(t *testing.T) {
+				var errs accounts.FieldErrors
+				if err := entry.call(); !errors.As(err, &errs) {
+					t.Fatalf("%v, want a field error on %s", err, entry.field)
+				}
+				want := fmt.Sprintf("The %s contains an invisible character that reverses text direction (%U); remove it.", entry.what, c.r)
+				if errs[entry.field] != want {
+					t.Errorf("%s: %q, want %q", entry.field, errs[entry.field], want)
+				}
+			})
+		}
+	}
+	if evs := f.newEvents(t); len(evs) != 0 {
+		t.Errorf("refused names and reasons published %v", summarise(evs))
+	}
+	// (The direction marks, which contracts.DisguisingCharacter allows, are
+	// still refused here with every other format character: cleanText.)
+	if u, err := f.svc.Rename(ctx, admin.ID, "שלום!"); err != nil || u.DisplayName != "שלום!" {
+		t.Errorf("a right-to-left name: %q, %v", u.DisplayName, err)
+	}
+}
+
 func TestBanAndRoles(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()

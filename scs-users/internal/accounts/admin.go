@@ -115,6 +115,9 @@ func lockWithAdmins(ctx context.Context, db *sqldb.DB, tx *sql.Tx, id string) (u
 }
 
 func checkReason(reason string) (string, error) {
+	if msg := disguising("reason", reason); msg != "" {
+		return "", FieldErrors{"reason": msg}
+	}
 	r, ok := cleanText(reason)
 	switch {
 	case !ok:

@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"fmt"
 	"net/mail"
 	"strings"
 	"unicode"
@@ -47,6 +48,9 @@ func checkEmail(email string) (string, string) {
 
 // checkDisplayName returns the name as stored, or what is wrong with it.
 func checkDisplayName(name string) (string, string) {
+	if msg := disguising("name", name); msg != "" {
+		return "", msg
+	}
 	n, ok := cleanText(name)
 	switch {
 	case !ok:
@@ -75,4 +79,15 @@ func cleanText(s string) (string, bool) {
 		}
 	}
 	return t, true
+}
+
+// disguising says, in plain words that name the character, that text other
+// people will see holds an invisible character that reorders it on their
+// screens (contracts.DisguisingCharacter), or "" if it holds none. cleanText
+// refuses these too, among every format character; this says which and why.
+func disguising(what, text string) string {
+	if r, found := contracts.DisguisingCharacter(text); found {
+		return fmt.Sprintf("The %s contains an invisible character that reverses text direction (%U); remove it.", what, r)
+	}
+	return ""
 }

@@ -396,3 +396,48 @@ func TestAccountTranscludesTheCardSummary(t *testing.T) {
 		t.Errorf("the delete page loads a script")
 	}
 }
+
+// A name or a reason with a bidi override, embedding or isolate is refused
+// where it is typed, on the page that has the form, next to its field, in
+// words that name the character: the sign-up and the account's name, an
+// admin's ban and unban, and a ban from the moderation queue.
+func TestFormsRefuseTextThatReversesItsDirection(t *testing.T) {
+	s := newSite(t, servicetest.SQLite)
+	admin, mallory := s.browser(t), s.browser(t)
+	admin.signUp("root@example.com", "Root")
+	s.admin(t, "root@example.com")
+	mallory.signUp("mallory@example.com", "Mallory")
+	malloryID := s.user(t, "mallory@example.com").ID
+	const disguised = "Ada\u202eecilA"
+	want := func(what string) string {
+		return "The " + what + " contains an invisible character that reverses text direction (U+202E); remove it."
+	}
+	for _, tc := range []struct {
+		name    string
+		b       *browser
+		path    string
+		form    []string
+		testID  string
+		message string
+	}{
+		{"sign-up", s.browser(t), "/users/signup", []string{"email", "ada@example.com", "display_name", disguised, "password", "a fine passphrase"}, "error-display_name", want("name")},
+		{"rename", mallory, "/users/account/name", []string{"display_name", disguised}, "error-display_name", want("name")},
+		{"unban", admin, "/users/admin/users/" + malloryID + "/unban", []string{"reason", disguised}, "error-reason", want("reason")},
+		{"ban", admin, "/users/admin/users/" + malloryID + "/ban", []string{"reason", disguised}, "error-reason", want("reason")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.b.post(tc.path, tc.form...)
+			if got := text(find(t, r.body, tc.testID)); r.status != http.StatusUnprocessableEntity || got != tc.message {
+				t.Errorf("%d %q, want 422 %q", r.status, got, tc.message)
+			}
+		})
+	}
+	report := fileReport(t, s, s.user(t, "root@example.com").ID, malloryID, "threats")
+	r := admin.post("/users/admin/reports/"+report+"/ban", "reason", disguised)
+	if got := text(find(t, r.body, "reports-error")); r.status != http.StatusUnprocessableEntity || !strings.Contains(got, want("reason")) {
+		t.Errorf("a ban from the queue: %d %q, want 422 %q", r.status, got, want("reason"))
+	}
+	if u := s.user(t, "mallory@example.com"); u.Status != contracts.StatusActive || u.DisplayName != "Mallory" {
+		t.Errorf("after the refusals Mallory is %s, named %q", u.Status, u.DisplayName)
+	}
+}
