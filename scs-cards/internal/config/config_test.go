@@ -1,8 +1,9 @@
 package config_test
 
 import (
-	"strings"
 	"testing"
+
+	"github.com/scs-platform/shared-events/runtimeconfig/configtest"
 
 	"github.com/scs-platform/scs-cards/internal/config"
 )
@@ -20,40 +21,12 @@ func production() map[string]string {
 }
 
 func TestEachDevelopmentDefaultIsRefusedWithAnHTTPSPublicURL(t *testing.T) {
-	if _, err := config.Load(getenv(production())); err != nil {
-		t.Fatalf("a production environment is refused: %v", err)
-	}
-	tests := []struct {
-		variable, value string
-	}{
+	load := func(getenv func(string) string) error { _, err := config.Load(getenv); return err }
+	configtest.RefusesDevelopmentDefaults(t, load, production(), []configtest.Default{
 		// Unset, the event keys are the development ones.
-		{"EVENT_SIGNING_KEY", ""},
-		{"USERS_EVENT_KEYS", ""},
-		{"USERS_FEED_TOKEN", config.DefaultUsersFeedToken},
-		{"TERMINAL_TOKEN", config.DefaultTerminalToken},
-	}
-	for _, tt := range tests {
-		t.Run(tt.variable, func(t *testing.T) {
-			env := production()
-			env[tt.variable] = tt.value
-			_, err := config.Load(getenv(env))
-			if err == nil {
-				t.Fatalf("accepted the development default of %s with an https PUBLIC_URL", tt.variable)
-			}
-			if !strings.Contains(err.Error(), tt.variable+" is the development default") {
-				t.Errorf("error %q does not name %s as the development default", err, tt.variable)
-			}
-			if tt.value != "" && strings.Contains(err.Error(), tt.value) {
-				t.Errorf("error %q shows the value", err)
-			}
-			env["PUBLIC_URL"] = "http://localhost:8080"
-			if _, err := config.Load(getenv(env)); err != nil {
-				t.Errorf("with an http PUBLIC_URL the development default is refused: %v", err)
-			}
-		})
-	}
-}
-
-func getenv(env map[string]string) func(string) string {
-	return func(k string) string { return env[k] }
+		{Variable: "EVENT_SIGNING_KEY", Value: ""},
+		{Variable: "USERS_EVENT_KEYS", Value: ""},
+		{Variable: "USERS_FEED_TOKEN", Value: config.DefaultUsersFeedToken},
+		{Variable: "TERMINAL_TOKEN", Value: config.DefaultTerminalToken},
+	})
 }
