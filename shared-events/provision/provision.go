@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/scs-platform/shared-events/broker"
 	"github.com/scs-platform/shared-events/topology"
 )
 
@@ -103,6 +104,27 @@ func Users(ctx context.Context, baseURL, vhost string, ids []topology.Identity) 
 		users[len(users)-1].URL = v.String()
 	}
 	return users, nil
+}
+
+// DeclareExchanges declares each identity's exchange on the broker of amqpURL
+// (a user who may configure them), so that a consumer that starts before the
+// exchange's owner does not wait for it. compose's broker setup does the same.
+func DeclareExchanges(ctx context.Context, amqpURL string, ids []topology.Identity) error {
+	conn, err := broker.Dial(ctx, amqpURL, "provision")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return fmt.Errorf("provision: open channel: %w", err)
+	}
+	for _, id := range ids {
+		if err := topology.DeclareExchange(ch, id.System); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DeleteUsers deletes users, all of them even when one fails.
