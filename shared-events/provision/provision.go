@@ -45,6 +45,25 @@ func AddUser(ctx context.Context, name, password string) error {
 	return rabbitmqctl(ctx, strings.NewReader(password), "add_user", name)
 }
 
+// SetUser makes the user name with password, or gives the existing user name
+// that password.
+func SetUser(ctx context.Context, name, password string) error {
+	err := AddUser(ctx, name, password)
+	if err != nil && strings.Contains(err.Error(), "already exists") {
+		return rabbitmqctl(ctx, strings.NewReader(password), "change_password", name)
+	}
+	return err
+}
+
+// EnsureVHost makes the virtual host name unless it exists.
+func EnsureVHost(ctx context.Context, name string) error {
+	err := AddVHost(ctx, name)
+	if err != nil && strings.Contains(err.Error(), "already exists") {
+		return nil
+	}
+	return err
+}
+
 // DeleteUser deletes the user name.
 func DeleteUser(ctx context.Context, name string) error {
 	return rabbitmqctl(ctx, nil, "delete_user", name)
