@@ -180,3 +180,16 @@ func rows(t *testing.T, args ...string) map[string][][]string {
 	}
 	return m
 }
+
+// README.md's "Broker identities" shows the patterns the identities grant.
+func TestReadmeShowsTheIdentitiesPermissions(t *testing.T) {
+	readme := readFile(t, "README.md")
+	for _, id := range topology.Platform {
+		p := id.Permissions()
+		for _, pattern := range []string{p.Configure, p.Write, p.Read} {
+			if !strings.Contains(readme, pattern) {
+				t.Errorf("README.md does not show %s's pattern %s", id.System, pattern)
+			}
+		}
+	}
+}
