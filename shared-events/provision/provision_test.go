@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/scs-platform/shared-events/broker"
 	"github.com/scs-platform/shared-events/deadletter"
 	"github.com/scs-platform/shared-events/provision"
 	"github.com/scs-platform/shared-events/servicetest"
@@ -26,6 +28,7 @@ const (
 // the test ends.
 type platform struct {
 	vhost string
+	urls  map[string]string
 	conns map[string]*amqp.Connection
 }
 
@@ -36,7 +39,7 @@ func newPlatform(t *testing.T) *platform {
 	if err := provision.Available(ctx); err != nil {
 		servicetest.Unavailable(t, "rabbitmqctl (to make users and a virtual host)", err)
 	}
-	p := &platform{vhost: "perm-" + strings.ToLower(rand.Text()[:12]), conns: map[string]*amqp.Connection{}}
+	p := &platform{vhost: "perm-" + strings.ToLower(rand.Text()[:12]), urls: map[string]string{}, conns: map[string]*amqp.Connection{}}
 	if err := provision.AddVHost(ctx, p.vhost); err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +64,7 @@ func newPlatform(t *testing.T) *platform {
 		}
 		t.Cleanup(func() { conn.Close() })
 		p.conns[u.Identity.System] = conn
+		p.urls[u.Identity.System] = u.URL
 	}
 	return p
 }
@@ -292,20 +296,45 @@ func assertRefused(t *testing.T, ch *amqp.Channel, do func(*amqp.Channel) error)
 	}
 }
 
-// TestAConsumerWaitsForItsOwnersExchange: declaring the consumer's queue
-// before the owner started fails in words an operator can act on, and works
-// once the owner declared its exchange.
+// TestAConsumerWaitsForItsOwnersExchange: a consumer that starts before its
+// owner fails its session in words an operator can act on, its runner tries
+// again with back-off, and it declares its queue once the owner has declared
+// the exchange.
 func TestAConsumerWaitsForItsOwnersExchange(t *testing.T) {
 	p := newPlatform(t)
 	q := consumerQueue("cards", "users", registered)
-	err := q.Declare(p.channel(t, "cards"))
-	if !errors.Is(err, topology.ErrOwnerExchangeMissing) {
-		t.Fatalf("Declare before the owner started = %v, want ErrOwnerExchangeMissing", err)
-	}
+	r := &broker.Runner{URL: p.urls["cards"], Name: "cards-from-users", Logger: slog.New(slog.DiscardHandler), MaxBackoff: 200 * time.Millisecond}
+	declared := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = r.Run(ctx, func(ctx context.Context, conn *amqp.Connection) error {
+			ch, err := conn.Channel()
+			if err != nil {
+				return err
+			}
+			if err := q.Declare(ch); err != nil {
+				return err
+			}
+			close(declared)
+			<-ctx.Done()
+			return nil
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+
 	want := "users.events does not exist yet: scs-users declares it when it starts, or the broker's definitions do"
-	if err.Error() != want {
-		t.Errorf("the error says %q, want %q", err, want)
+	servicetest.Eventually(t, 10*time.Second, "the session to fail for want of users.events", func() bool {
+		return r.LastError() != nil
+	})
+	if err := r.LastError(); !errors.Is(err, topology.ErrOwnerExchangeMissing) || err.Error() != want {
+		t.Errorf("the session failed with %q, want %q", err, want)
 	}
 	must(t, "users declares its exchange", topology.DeclareExchange(p.channel(t, "users"), "users"))
-	must(t, "cards declares its queue after users started", q.Declare(p.channel(t, "cards")))
+	select {
+	case <-declared:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("cards did not declare its queue within 10s of users.events; last error: %v", r.LastError())
+	}
 }
