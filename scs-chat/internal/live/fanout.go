@@ -17,7 +17,7 @@ import (
 
 // Cross-instance fan-out. Every instance publishes the frames it delivers to one
 // durable fanout exchange, and reads from one exclusive, auto-delete,
-// server-named queue bound to it: one queue per instance, never per user. Each
+// "chat.live.<random>" queue bound to it: one queue per instance, never per user. Each
 // publication names its instance and its recipients; an instance skips its own
 // (it delivered them locally already) and delivers the others to whichever of
 // the recipients are connected to it.
