@@ -35,9 +35,10 @@ fmt-check:
 vet:
 	@for m in $(MODULES); do echo "== go vet ($$m)"; (cd $$m && $(GO) vet ./...) || exit 1; done
 
-## generate: regenerate the templ views
+## generate: regenerate the templ views and compose's broker setup script
 generate:
 	@for s in $(SYSTEMS); do (cd $$s && $(GO) tool templ generate) || exit 1; done
+	@cd e2e && $(GO) run ./cmd/brokersetup > ../deploy/rabbitmq/setup.sh
 
 # Generated files are committed; generating again must change nothing. A
 # checksum before and after catches a change even in a working tree with

@@ -36,14 +36,17 @@ var systems = map[string]string{"users": "8081", "chat": "8082", "cards": "8083"
 // secrets are the variables compose.yaml must take from the environment, each
 // set here to a value that no file in the repository holds.
 var secrets = map[string]string{
-	"RABBITMQ_PASSWORD":  "test-rabbitmq-password-5f1c",
-	"USERS_DB_PASSWORD":  "test-users-db-password-8a2e",
-	"CHAT_DB_PASSWORD":   "test-chat-db-password-93bd",
-	"CARDS_DB_PASSWORD":  "test-cards-db-password-4c07",
-	"KEY_ENCRYPTION_KEY": "dGVzdC1rZXktZW5jcnlwdGlvbi1rZXktb2YtMzItYnl0ZXM=",
-	"CHAT_FEED_TOKEN":    "test-chat-feed-token-71e4",
-	"CARDS_FEED_TOKEN":   "test-cards-feed-token-0d9a",
-	"TERMINAL_TOKEN":     "test-terminal-token-e6b3",
+	"RABBITMQ_PASSWORD":   "test-rabbitmq-password-5f1c",
+	"USERS_DB_PASSWORD":   "test-users-db-password-8a2e",
+	"CHAT_DB_PASSWORD":    "test-chat-db-password-93bd",
+	"CARDS_DB_PASSWORD":   "test-cards-db-password-4c07",
+	"KEY_ENCRYPTION_KEY":  "dGVzdC1rZXktZW5jcnlwdGlvbi1rZXktb2YtMzItYnl0ZXM=",
+	"CHAT_FEED_TOKEN":     "test-chat-feed-token-71e4",
+	"CARDS_FEED_TOKEN":    "test-cards-feed-token-0d9a",
+	"TERMINAL_TOKEN":      "test-terminal-token-e6b3",
+	"USERS_AMQP_PASSWORD": "test-users-amqp-password-2b90",
+	"CHAT_AMQP_PASSWORD":  "test-chat-amqp-password-c41d",
+	"CARDS_AMQP_PASSWORD": "test-cards-amqp-password-77fa",
 }
 
 // load reads compose.yaml as "docker compose" does, with env as the whole
@@ -74,12 +77,12 @@ func mustLoad(t *testing.T, services ...string) *types.Project {
 
 func TestComposeHasThePlatformsServices(t *testing.T) {
 	p := mustLoad(t)
-	want := []string{"cards", "cards-db", "chat", "chat-db", "frontdoor", "rabbitmq", "users", "users-db"}
+	want := []string{"broker-setup", "cards", "cards-db", "chat", "chat-db", "frontdoor", "rabbitmq", "users", "users-db"}
 	if got := slices.Sorted(maps.Keys(p.Services)); !slices.Equal(got, want) {
 		t.Errorf("services = %v, want %v", got, want)
 	}
 	images := map[string]string{
-		"rabbitmq": "rabbitmq:4-management", "frontdoor": "caddy:2",
+		"rabbitmq": "rabbitmq:4-management", "broker-setup": "rabbitmq:4-management", "frontdoor": "caddy:2",
 		"users-db": "postgres:17", "chat-db": "postgres:17", "cards-db": "postgres:17",
 	}
 	for name, image := range images {
@@ -92,6 +95,9 @@ func TestComposeHasThePlatformsServices(t *testing.T) {
 func TestComposeEveryServiceHasAHealthcheck(t *testing.T) {
 	p := mustLoad(t)
 	for name, s := range p.Services {
+		if name == "broker-setup" {
+			continue // a one-shot: its exit status is its health
+		}
 		hc := s.HealthCheck
 		if hc == nil || hc.Disable || len(hc.Test) < 2 || (hc.Test[0] != "CMD" && hc.Test[0] != "CMD-SHELL") {
 			t.Errorf("%s has no healthcheck that runs a command: %+v", name, hc)
@@ -121,13 +127,20 @@ func TestComposeDependsOnHealthyServices(t *testing.T) {
 			}
 		}
 	}
-	// Each system waits for its own database and the broker, and for
-	// nothing else: a system runs (and starts) while the others are down.
+	// Each system waits for its own database and its broker user (and so the
+	// broker), and for nothing else: a system runs (and starts) while the
+	// others are down.
 	for name := range systems {
 		got := slices.Sorted(maps.Keys(p.Services[name].DependsOn))
-		if want := slices.Sorted(slices.Values([]string{name + "-db", "rabbitmq"})); !slices.Equal(got, want) {
+		if want := slices.Sorted(slices.Values([]string{name + "-db", "broker-setup"})); !slices.Equal(got, want) {
 			t.Errorf("%s depends on %v, want %v", name, got, want)
 		}
+		if c := p.Services[name].DependsOn["broker-setup"].Condition; c != types.ServiceConditionCompletedSuccessfully {
+			t.Errorf("%s waits for broker-setup with condition %q, want %s", name, c, types.ServiceConditionCompletedSuccessfully)
+		}
+	}
+	if c := p.Services["broker-setup"].DependsOn["rabbitmq"].Condition; c != types.ServiceConditionHealthy {
+		t.Errorf("broker-setup waits for rabbitmq with condition %q, want %s", c, types.ServiceConditionHealthy)
 	}
 	if deps := p.Services["frontdoor"].DependsOn; len(deps) != 0 {
 		t.Errorf("the front door depends on %v; it must start without the systems (it answers 502 for one that is down)", slices.Sorted(maps.Keys(deps)))
@@ -239,8 +252,9 @@ func TestComposeSystemsEnvironment(t *testing.T) {
 			t.Errorf("%s: DATABASE_URL's user %q is not %s-db's POSTGRES_USER", name, db.User.Username(), name)
 		}
 		amqp, err := url.Parse(env(name, "AMQP_URL"))
-		if pw, _ := amqp.User.Password(); err != nil || amqp.Scheme != "amqp" || amqp.Hostname() != "rabbitmq" || pw != secrets["RABBITMQ_PASSWORD"] {
-			t.Errorf("%s: AMQP_URL %q is not compose's RabbitMQ with RABBITMQ_PASSWORD", name, amqp.Redacted())
+		if pw, _ := amqp.User.Password(); err != nil || amqp.Scheme != "amqp" || amqp.Hostname() != "rabbitmq" ||
+			amqp.User.Username() != name || pw != secrets[strings.ToUpper(name)+"_AMQP_PASSWORD"] {
+			t.Errorf("%s: AMQP_URL %q is not compose's RabbitMQ as the user %s with %s_AMQP_PASSWORD", name, amqp.Redacted(), name, strings.ToUpper(name))
 		}
 		for variable, want := range map[string]string{
 			"PUBLIC_URL": "http://localhost:8080", "LOG_FORMAT": "json", "OTEL_TRACES_EXPORTER": "none",
@@ -453,16 +467,16 @@ func TestEnvExampleListsEveryVariable(t *testing.T) {
 
 // One system alone, as README.md's "Deploy one system alone" runs it: the
 // services selected on the command line pull in exactly their database and
-// the broker through depends_on, and nothing of the other systems.
+// the broker (with its setup) through depends_on, and nothing of the other systems.
 func TestComposeRunsOneSystemAlone(t *testing.T) {
 	for name := range systems {
 		t.Run(name, func(t *testing.T) {
 			alone := mustLoad(t, name)
-			if got, want := slices.Sorted(maps.Keys(alone.Services)), slices.Sorted(slices.Values([]string{name, name + "-db", "rabbitmq"})); !slices.Equal(got, want) {
+			if got, want := slices.Sorted(maps.Keys(alone.Services)), slices.Sorted(slices.Values([]string{name, name + "-db", "broker-setup", "rabbitmq"})); !slices.Equal(got, want) {
 				t.Errorf("docker compose up %s starts %v, want %v", name, got, want)
 			}
 			behind := mustLoad(t, name, "frontdoor")
-			if got, want := slices.Sorted(maps.Keys(behind.Services)), slices.Sorted(slices.Values([]string{name, name + "-db", "frontdoor", "rabbitmq"})); !slices.Equal(got, want) {
+			if got, want := slices.Sorted(maps.Keys(behind.Services)), slices.Sorted(slices.Values([]string{name, name + "-db", "broker-setup", "frontdoor", "rabbitmq"})); !slices.Equal(got, want) {
 				t.Errorf("docker compose up %s frontdoor starts %v, want %v", name, got, want)
 			}
 		})

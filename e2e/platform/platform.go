@@ -1,7 +1,8 @@
 // Package platform runs the real platform in a test: the three systems built
 // from their own modules and started as processes, each with its own database,
 // on a RabbitMQ virtual host of the test's own, behind the front door of
-// deploy/Caddyfile (see FrontDoor). It is what the cross-system tests and
+// deploy/Caddyfile (see FrontDoor). Each system connects as a broker user of its
+// own with its least permissions, as in production. It is what the cross-system tests and
 // benchmarks drive, in a browser or over HTTP.
 package platform
 
@@ -45,8 +46,11 @@ type Platform struct {
 	// Direct are each system's instances by name ("users", "chat", "cards"), at
 	// the root of their own port (for /readyz and /metrics).
 	Direct map[string][]string
-	// AMQPURL is the test's virtual host.
+	// AMQPURL is the test's virtual host, as a user who may do anything there
+	// (inspect queues); the systems connect as their own users (SystemAMQPURLs).
 	AMQPURL string
+	// SystemAMQPURLs are each system's own user on the virtual host, by name.
+	SystemAMQPURLs map[string]string
 
 	procs map[string][]*process
 }
@@ -71,7 +75,8 @@ func Start(t *testing.T, o Options) *Platform {
 		o.ChatInstances = 1
 	}
 	bin := build(t)
-	p := &Platform{Direct: map[string][]string{}, AMQPURL: VHost(t), procs: map[string][]*process{}}
+	vh := VHost(t)
+	p := &Platform{Direct: map[string][]string{}, AMQPURL: vh.URL, SystemAMQPURLs: vh.Systems, procs: map[string][]*process{}}
 
 	// The front door starts last, in front of the instances, but the systems
 	// need its URL first (PUBLIC_URL).
@@ -90,7 +95,7 @@ func Start(t *testing.T, o Options) *Platform {
 			env := map[string]string{
 				"HTTP_ADDR":    addr,
 				"PUBLIC_URL":   p.URL,
-				"AMQP_URL":     p.AMQPURL,
+				"AMQP_URL":     p.SystemAMQPURLs[name],
 				"DATABASE_URL": filepath.Join(dir, name+".db"),
 				"LOG_FORMAT":   "text",
 			}
@@ -250,10 +255,10 @@ func Cleanup() {
 	}
 }
 
-// VHost makes a RabbitMQ virtual host for the test, deleted when it ends, and
-// returns its AMQP URL: the systems declare their real exchanges and queues
+// VHost makes a RabbitMQ virtual host for the test with a user per system,
+// deleted when it ends: the systems declare their real exchanges and queues
 // there, apart from every other test's.
-func VHost(t *testing.T) string {
+func VHost(t *testing.T) vhost.VHost {
 	t.Helper()
 	base := servicetest.AMQPURL(t)
 	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
@@ -263,6 +268,10 @@ func VHost(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = v.Remove(context.Background()) })
-	return v.URL
+	t.Cleanup(func() {
+		if err := v.Remove(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return v
 }

@@ -6,11 +6,14 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/url"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +22,11 @@ import (
 
 // Dial opens a connection named name (shown in the management UI) within timeout.
 // The error says in plain words which broker could not be reached.
+//
+// An amqps:// URL connects over TLS 1.2 or later and verifies the broker's
+// certificate against the CA certificates (PEM) of the file its cacertfile
+// parameter names (RabbitMQ's URI parameter, which runtimeconfig sets from
+// AMQP_CA_FILE), or else against the system's.
 func Dial(ctx context.Context, amqpURL, name string) (*amqp.Connection, error) {
 	cfg := amqp.Config{
 		Heartbeat:  10 * time.Second,
@@ -27,6 +35,14 @@ func Dial(ctx context.Context, amqpURL, name string) (*amqp.Connection, error) {
 		Dial:       amqp.DefaultDial(5 * time.Second),
 	}
 	cfg.Properties.SetClientConnectionName(name)
+	if u, err := url.Parse(amqpURL); err == nil && u.Scheme == "amqps" {
+		tlsConfig, err := TLSConfig(u.Query().Get("cacertfile"))
+		if err != nil {
+			return nil, &UnreachableError{URL: Redact(amqpURL), Err: err}
+		}
+		tlsConfig.ServerName = u.Query().Get("server_name_indication")
+		cfg.TLSClientConfig = tlsConfig
+	}
 	type result struct {
 		conn *amqp.Connection
 		err  error
@@ -39,6 +55,14 @@ func Dial(ctx context.Context, amqpURL, name string) (*amqp.Connection, error) {
 	select {
 	case r := <-done:
 		if r.err != nil {
+			var unknown x509.UnknownAuthorityError
+			var invalid x509.HostnameError
+			switch {
+			case errors.As(r.err, &unknown):
+				r.err = fmt.Errorf("its TLS certificate is not signed by a CA this system trusts (set AMQP_CA_FILE to the broker's CA): %w", r.err)
+			case errors.As(r.err, &invalid):
+				r.err = fmt.Errorf("its TLS certificate is not for the host in AMQP_URL: %w", r.err)
+			}
 			return nil, &UnreachableError{URL: Redact(amqpURL), Err: r.err}
 		}
 		return r.conn, nil
@@ -50,6 +74,25 @@ func Dial(ctx context.Context, amqpURL, name string) (*amqp.Connection, error) {
 		}()
 		return nil, ctx.Err()
 	}
+}
+
+// TLSConfig is the TLS configuration of a connection to the broker: TLS 1.2 or
+// later, verifying the broker's certificate against the CA certificates (PEM)
+// in caFile, or the system's if caFile is empty.
+func TLSConfig(caFile string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile == "" {
+		return cfg, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("read the CA file: %w", err)
+	}
+	cfg.RootCAs = x509.NewCertPool()
+	if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
+	}
+	return cfg, nil
 }
 
 // UnreachableError is a broker that did not accept a connection.

@@ -101,9 +101,13 @@ func List(ctx context.Context, conn *amqp.Connection, queue string, max int) ([]
 }
 
 // Replay moves up to max dead letters of the consumer queue queue back to that
-// queue and returns how many it moved. It publishes each one through the default
-// exchange straight to queue, so that only this consumer sees it again and not
-// every other consumer of the same owner. The copy keeps the body and properties;
+// queue and returns how many it moved. It publishes each one through the
+// consumer's dead-letter exchange, to which the queue is bound under its own
+// name, so that only this consumer sees it again and not every other consumer of
+// the same owner. The default exchange would do the same, but publishing to it
+// needs write permission on amq.default, which reaches every queue in the
+// virtual host, other systems' too; the dead-letter exchange is the consumer's
+// own. The copy keeps the body and properties;
 // the dead-letter headers are removed and HeaderReplayedAt is added. The dead
 // letter is acknowledged only after the broker confirmed the copy, so a message
 // that cannot be published stays in the dead-letter queue (and a failure between
@@ -123,11 +127,20 @@ func Replay(ctx context.Context, conn *amqp.Connection, queue string, max int) (
 	if err := mustExist(conn, queue); err != nil {
 		return 0, err
 	}
+	dlx, err := replayExchange(queue)
+	if err != nil {
+		return 0, err
+	}
 	ch, err := conn.Channel()
 	if err != nil {
 		return 0, fmt.Errorf("deadletter: open channel: %w", err)
 	}
 	defer ch.Close()
+	// The consumer binds the queue so when it declares it; binding again is
+	// harmless and covers a queue an older version declared.
+	if err := ch.QueueBind(queue, queue, dlx, false, nil); err != nil {
+		return 0, fmt.Errorf("deadletter: bind %s to %s for replays: %w", queue, dlx, err)
+	}
 	if err := ch.Confirm(false); err != nil {
 		return 0, fmt.Errorf("deadletter: confirm mode: %w", err)
 	}
@@ -153,7 +166,7 @@ func Replay(ctx context.Context, conn *amqp.Connection, queue string, max int) (
 			_ = d.Nack(false, true)
 			break
 		}
-		if err := republish(ctx, ch, returns, queue, d, stamp); err != nil {
+		if err := republish(ctx, ch, returns, dlx, queue, d, stamp); err != nil {
 			_ = d.Nack(false, true)
 			return moved, fmt.Errorf("deadletter: replay %s to %s: %w", describe(d), queue, err)
 		}
@@ -165,7 +178,7 @@ func Replay(ctx context.Context, conn *amqp.Connection, queue string, max int) (
 	return moved, nil
 }
 
-func republish(ctx context.Context, ch *amqp.Channel, returns <-chan amqp.Return, queue string, d amqp.Delivery, stamp string) error {
+func republish(ctx context.Context, ch *amqp.Channel, returns <-chan amqp.Return, exchange, queue string, d amqp.Delivery, stamp string) error {
 	headers := amqp.Table{}
 	for k, v := range d.Headers {
 		headers[k] = v
@@ -202,7 +215,7 @@ func republish(ctx context.Context, ch *amqp.Channel, returns <-chan amqp.Return
 	}
 	// Mandatory: if queue vanished since the check, the broker returns the
 	// message instead of confirming it into nowhere.
-	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", queue, true, false, msg)
+	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, exchange, queue, true, false, msg)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
@@ -221,6 +234,15 @@ func republish(ctx context.Context, ch *amqp.Channel, returns <-chan amqp.Return
 	default:
 	}
 	return nil
+}
+
+// replayExchange is the dead-letter exchange of the consumer of queue.
+func replayExchange(queue string) (string, error) {
+	consumer, _, ok := strings.Cut(queue, ".from-")
+	if !ok || consumer == "" {
+		return "", fmt.Errorf("deadletter: %s is not a consumer queue (<consumer>.from-<owner>)", queue)
+	}
+	return topology.DeadLetterExchange(consumer), nil
 }
 
 // mustExist checks that queue exists. It uses a channel of its own because a

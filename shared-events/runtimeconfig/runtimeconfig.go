@@ -10,6 +10,7 @@
 package runtimeconfig
 
 import (
+	"github.com/scs-platform/shared-events/broker"
 	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/ratelimit"
 	"github.com/scs-platform/shared-events/telemetry"
@@ -32,8 +33,13 @@ type Base struct {
 	// DatabaseURL selects the database (DATABASE_URL): a SQLite file path, or a
 	// postgres:// URL. It may hold a password.
 	DatabaseURL string
-	// AMQPURL is the RabbitMQ broker (AMQP_URL). It may hold a password.
+	// AMQPURL is the RabbitMQ broker (AMQP_URL). It may hold a password. With
+	// AMQP_CA_FILE, it carries the file as its cacertfile parameter, which
+	// broker.Dial trusts.
 	AMQPURL string
+	// AMQPCAFile is the CA certificates (PEM) an amqps:// broker's certificate
+	// must be signed by (AMQP_CA_FILE); empty: the system's.
+	AMQPCAFile string
 	// PublicURL is the front door's base URL as the browser sees it (PUBLIC_URL),
 	// without a trailing slash.
 	PublicURL *url.URL
@@ -200,7 +206,7 @@ func (p *Parser) EventKeys(owner string, production bool) *eventsig.Keys {
 	return keys
 }
 
-// Base reads and validates HTTP_ADDR, DATABASE_URL, AMQP_URL, PUBLIC_URL,
+// Base reads and validates HTTP_ADDR, DATABASE_URL, AMQP_URL, AMQP_CA_FILE, PUBLIC_URL,
 // LOG_FORMAT, AMQP_PREFETCH and OTEL_TRACES_EXPORTER (with, for "otlp", the
 // collector's OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_TRACES_ENDPOINT).
 func (p *Parser) Base(d Defaults) Base {
@@ -210,6 +216,10 @@ func (p *Parser) Base(d Defaults) Base {
 		AMQPURL:     p.AMQP("AMQP_URL", p.Get("AMQP_URL", DefaultAMQPURL)),
 		PublicURL:   p.HTTPURL("PUBLIC_URL", p.Get("PUBLIC_URL", DefaultPublicURL)),
 		LogFormat:   p.OneOf("LOG_FORMAT", p.Get("LOG_FORMAT", DefaultLogFormat), "text", "json"),
+	}
+	b.AMQPCAFile = p.AMQPCAFile("AMQP_CA_FILE", p.Get("AMQP_CA_FILE", ""), b.AMQPURL)
+	if b.AMQPCAFile != "" {
+		b.AMQPURL = withCAFile(b.AMQPURL, b.AMQPCAFile)
 	}
 	b.AMQPPrefetch = p.Int("AMQP_PREFETCH", p.Get("AMQP_PREFETCH", strconv.Itoa(DefaultPrefetch)), 1, 1000)
 	b.TracesExporter = p.OneOf("OTEL_TRACES_EXPORTER", p.Get("OTEL_TRACES_EXPORTER", telemetry.ExporterNone), telemetry.Exporters...)
@@ -273,6 +283,36 @@ func (p *Parser) AMQP(name, v string) string {
 		p.Add(name, u.Redacted(), "names no host")
 	}
 	return v
+}
+
+// AMQPCAFile checks that v, if set, is a readable file of PEM certificates that
+// broker.TLSConfig accepts, for an amqps:// amqpURL.
+func (p *Parser) AMQPCAFile(name, v, amqpURL string) string {
+	if v == "" {
+		return ""
+	}
+	if u, err := url.Parse(amqpURL); err == nil && u.Scheme != "amqps" {
+		p.Add(name, v, "is set, but AMQP_URL is not amqps://: a CA is only used over TLS")
+		return ""
+	}
+	if _, err := broker.TLSConfig(v); err != nil {
+		p.Add(name, v, fmt.Sprintf("is not a file of PEM CA certificates (%v)", err))
+		return ""
+	}
+	return v
+}
+
+// withCAFile adds file as the cacertfile parameter of amqpURL, RabbitMQ's URI
+// parameter for it, so that every connection made from the URL trusts it.
+func withCAFile(amqpURL, file string) string {
+	u, err := url.Parse(amqpURL)
+	if err != nil {
+		return amqpURL
+	}
+	q := u.Query()
+	q.Set("cacertfile", file)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // HTTPURL checks that v is an absolute http:// or https:// URL without

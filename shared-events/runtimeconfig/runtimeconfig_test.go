@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -326,3 +327,67 @@ func TestEventKeys(t *testing.T) {
 		})
 	}
 }
+
+// AMQP_CA_FILE is checked at start-up and carried in the AMQP URL, from which
+// broker.Dial takes it.
+func TestAMQPCAFile(t *testing.T) {
+	dir := t.TempDir()
+	// Any certificate will do: the file is only read here.
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, []byte(testCertificate), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	junk := filepath.Join(dir, "junk.pem")
+	if err := os.WriteFile(junk, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const amqps = "amqps://chat:secret@broker.example:5671/"
+	for _, tt := range []struct {
+		name, amqpURL, caFile string
+		problem               string // "" when valid
+	}{
+		{"unset", amqps, "", ""},
+		{"a file of certificates", amqps, ca, ""},
+		{"a missing file", amqps, filepath.Join(dir, "missing.pem"), "is not a file of PEM CA certificates"},
+		{"a file without certificates", amqps, junk, "is not a file of PEM CA certificates"},
+		{"without TLS", "amqp://chat:secret@broker.example:5672/", ca, "AMQP_URL is not amqps://"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := runtimeconfig.NewParser(func(k string) string {
+				return map[string]string{"AMQP_URL": tt.amqpURL, "AMQP_CA_FILE": tt.caFile}[k]
+			})
+			b := p.Base(defaults)
+			err := p.Err()
+			if tt.problem != "" {
+				if err == nil || !strings.Contains(err.Error(), "AMQP_CA_FILE") || !strings.Contains(err.Error(), tt.problem) {
+					t.Errorf("error %v, want AMQP_CA_FILE %s", err, tt.problem)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tt.amqpURL
+			if tt.caFile != "" {
+				want += "?cacertfile=" + url.QueryEscape(tt.caFile)
+			}
+			if b.AMQPURL != want || b.AMQPCAFile != tt.caFile {
+				t.Errorf("AMQPURL = %q, AMQPCAFile = %q; want %q and %q", b.AMQPURL, b.AMQPCAFile, want, tt.caFile)
+			}
+		})
+	}
+}
+
+// testCertificate is a self-signed certificate (a CA of no one's).
+const testCertificate = `-----BEGIN CERTIFICATE-----
+MIIBgjCCASegAwIBAgIUOlASm++RzZCSMEwc3due6gST6ugwCgYIKoZIzj0EAwIw
+FjEUMBIGA1UEAwwLc2NzLXRlc3QtY2EwHhcNMjYxMjA4MDAwOTE5WhcNMzYxMjA1
+MDAwOTE5WjAWMRQwEgYDVQQDDAtzY3MtdGVzdC1jYTBZMBMGByqGSM49AgEGCCqG
+SM49AwEHA0IABIWmVRRgBr5vZi6+eSdQcDvKoc5M4YaX/SuOmXQbvV0thjzYuA2v
+4odNkMXgjEw74OClFToSE1zGfjkl7/J7p5KjUzBRMB0GA1UdDgQWBBSizTnuaOVK
+yAe8pWqWxLLdl19/LTAfBgNVHSMEGDAWgBSizTnuaOVKyAe8pWqWxLLdl19/LTAP
+BgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0kAMEYCIQCLB9a71VLUrMXYkg0F
+6M1KK6NIfsh3OuzCQYDLDYkJZAIhAP97lCDxT3MrIEVGiPhuE077rYSsjX6CLPWm
+Gu5Xggfm
+-----END CERTIFICATE-----
+`

@@ -62,11 +62,21 @@ func AMQP(t testing.TB) *amqp.Connection {
 }
 
 // Owner returns an owner name no other test uses, so that tests running at the
-// same time in other packages never see each other's events. Its exchange and
-// the queues of every consumer of it are deleted when the test ends.
+// same time in other packages never see each other's events. Its exchange is
+// declared, as the owner's relay would, because consumers only check that it
+// exists; it and the queues of every consumer of it are deleted when the test
+// ends.
 func Owner(t testing.TB, consumers ...string) string {
 	t.Helper()
 	owner := "t" + strings.ToLower(rand.Text()[:10])
+	ch, err := AMQP(t).Channel()
+	if err != nil {
+		t.Fatalf("open channel: %v", err)
+	}
+	if err := ch.ExchangeDeclare(owner+".events", amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
+		t.Fatalf("declare the exchange of owner %s: %v", owner, err)
+	}
+	_ = ch.Close()
 	t.Cleanup(func() {
 		conn, err := amqp.Dial(env("TEST_AMQP_URL", DefaultAMQPURL))
 		if err != nil {

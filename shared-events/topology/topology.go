@@ -8,6 +8,7 @@
 package topology
 
 import (
+	"errors"
 	"fmt"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -39,6 +40,32 @@ func DeclareExchange(ch *amqp.Channel, owner string) error {
 	return nil
 }
 
+// ErrOwnerExchangeMissing is an owner's exchange that does not exist yet.
+var ErrOwnerExchangeMissing = errors.New("topology: the owner's exchange does not exist yet")
+
+// CheckExchange checks passively that owner's exchange exists, which needs no
+// permission on it. A missing exchange closes ch (the broker's NOT_FOUND) and
+// fails with ErrOwnerExchangeMissing, in words an operator can act on.
+func CheckExchange(ch *amqp.Channel, owner string) error {
+	err := ch.ExchangeDeclarePassive(Exchange(owner), amqp.ExchangeTopic, true, false, false, false, nil)
+	var ae *amqp.Error
+	if errors.As(err, &ae) && ae.Code == amqp.NotFound {
+		return missingExchangeError{owner}
+	}
+	if err != nil {
+		return fmt.Errorf("topology: check exchange %s: %w", Exchange(owner), err)
+	}
+	return nil
+}
+
+type missingExchangeError struct{ owner string }
+
+func (e missingExchangeError) Error() string {
+	return fmt.Sprintf("%s does not exist yet: scs-%s declares it when it starts, or the broker's definitions do", Exchange(e.owner), e.owner)
+}
+
+func (e missingExchangeError) Is(target error) bool { return target == ErrOwnerExchangeMissing }
+
 // ConsumerQueue is the queue one consumer reads one owner's events from.
 type ConsumerQueue struct {
 	Consumer string
@@ -52,8 +79,15 @@ type ConsumerQueue struct {
 // Name is the queue's name.
 func (q ConsumerQueue) Name() string { return Queue(q.Consumer, q.Owner) }
 
-// Declare declares the owner's exchange, the consumer's dead-letter exchange and
-// queue, and the quorum queue bound to every type in q.Types.
+// Declare checks that the owner's exchange exists, declares the consumer's
+// dead-letter exchange and queue, and the quorum queue bound to every type in
+// q.Types and to the dead-letter exchange under its own name (the way replayed
+// dead letters come back, see package deadletter).
+//
+// The owner's exchange is only checked, passively: declaring it would need
+// configure permission on another system's exchange. If it does not exist yet,
+// Declare fails with ErrOwnerExchangeMissing, and the broker.Runner the
+// consumer runs in tries again with back-off until the owner has started.
 //
 // Dead-lettering uses the at-least-once strategy (RabbitMQ 3.10+), which needs
 // overflow=reject-publish: with the default at-most-once strategy a broker restart
@@ -62,7 +96,7 @@ func (q ConsumerQueue) Name() string { return Queue(q.Consumer, q.Owner) }
 // Declaring an existing queue with different arguments fails with
 // PRECONDITION_FAILED and closes the channel; the error says so.
 func (q ConsumerQueue) Declare(ch *amqp.Channel) error {
-	if err := DeclareExchange(ch, q.Owner); err != nil {
+	if err := CheckExchange(ch, q.Owner); err != nil {
 		return err
 	}
 	name := q.Name()
@@ -95,6 +129,9 @@ func (q ConsumerQueue) Declare(ch *amqp.Channel) error {
 	}
 	if _, err := ch.QueueDeclare(name, true, false, false, false, args); err != nil {
 		return fmt.Errorf("topology: declare queue %s: %w", name, explain(err))
+	}
+	if err := ch.QueueBind(name, name, dlx, false, nil); err != nil {
+		return fmt.Errorf("topology: bind %s to %s: %w", name, dlx, err)
 	}
 	for _, typ := range q.Types {
 		if err := ch.QueueBind(name, typ, Exchange(q.Owner), false, nil); err != nil {

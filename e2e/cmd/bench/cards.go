@@ -127,7 +127,7 @@ func benchCardsOn(ctx context.Context, cfg config, bin, dir, database string, st
 		_ = os.Remove(databaseURL)
 	}
 	cards, err := startSystem(ctx, bin, addr,
-		"DATABASE_URL="+databaseURL, "AMQP_URL="+vh.URL, "PUBLIC_URL="+public,
+		"DATABASE_URL="+databaseURL, "AMQP_URL="+vh.Systems["cards"], "PUBLIC_URL="+public,
 		"USERS_FEED_URL="+feedURL, "USERS_FEED_TOKEN="+feedToken, "TERMINAL_TOKEN="+cardsTerminalToken,
 		// A limit no run reaches: what is measured is approvals, not declines.
 		"CARDS_DEFAULT_LIMIT=1000000000000")

@@ -71,7 +71,7 @@ func benchCross(ctx context.Context, cfg config, bin string, stdout io.Writer) (
 			err = rerr
 		}
 	}()
-	env := chatEnv(dbURL, vh.URL, public, feedURL)
+	env := chatEnv(dbURL, vh.Systems["chat"], public, feedURL)
 	// One after the other: the first migrates the database and fills the
 	// replica from the feed; the second finds both done.
 	chat1, err := startSystem(ctx, bin, addr1, env...)

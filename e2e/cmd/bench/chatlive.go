@@ -158,7 +158,7 @@ func benchLive(ctx context.Context, cfg config, bin, dir string, stdout io.Write
 		}
 	}()
 	started := time.Now()
-	chat, err := startSystem(ctx, bin, addr, chatEnv(filepath.Join(dir, "live.db"), vh.URL, public, feedURL)...)
+	chat, err := startSystem(ctx, bin, addr, chatEnv(filepath.Join(dir, "live.db"), vh.Systems["chat"], public, feedURL)...)
 	if err != nil {
 		return res, err
 	}

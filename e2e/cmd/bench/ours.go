@@ -19,6 +19,7 @@ import (
 	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/outbox"
 	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/topology"
 )
 
 //go:embed migrations
@@ -130,6 +131,11 @@ func declare(ctx context.Context, amqpURL string, cons *consumer.Consumer) error
 	ch, err := conn.Channel()
 	if err != nil {
 		return fmt.Errorf("ours: open channel: %w", err)
+	}
+	// The benchmark plays the owner too, whose relay declares the exchange
+	// the consumer's queue binds to.
+	if err := topology.DeclareExchange(ch, cons.Owner); err != nil {
+		return fmt.Errorf("ours: %w", err)
 	}
 	if err := cons.Queue().Declare(ch); err != nil {
 		return fmt.Errorf("ours: %w", err)

@@ -107,7 +107,7 @@ func benchPages(ctx context.Context, cfg config, stdout io.Writer) (section, err
 	// address; they are not what is measured.
 	const unlimited = "1000000/1ms"
 	for _, name := range []string{"users", "chat", "cards"} {
-		env := []string{"DATABASE_URL=" + filepath.Join(dir, name+".db"), "AMQP_URL=" + vh.URL, "PUBLIC_URL=" + public}
+		env := []string{"DATABASE_URL=" + filepath.Join(dir, name+".db"), "AMQP_URL=" + vh.Systems[name], "PUBLIC_URL=" + public}
 		switch name {
 		case "users":
 			env = append(env, "LIMIT_LOGIN_PER_ACCOUNT="+unlimited, "LIMIT_LOGIN_PER_IP="+unlimited, "LIMIT_SIGNUP_PER_IP="+unlimited)

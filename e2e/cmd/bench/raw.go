@@ -41,6 +41,9 @@ func benchRaw(ctx context.Context, cfg config, n names, c clock) (scenarioResult
 		return scenarioResult{}, fmt.Errorf("raw: open channel: %w", err)
 	}
 	q := topology.ConsumerQueue{Consumer: n.rawConsumer, Owner: n.owner, Types: []string{n.rawType()}}
+	if err := topology.DeclareExchange(ch, n.owner); err != nil {
+		return scenarioResult{}, fmt.Errorf("raw: %w", err)
+	}
 	if err := q.Declare(ch); err != nil {
 		return scenarioResult{}, fmt.Errorf("raw: %w", err)
 	}

@@ -1,5 +1,7 @@
 // Command devrun is what "make run" runs: the whole platform on one machine for
-// development. It checks that RabbitMQ answers, starts the three systems from
+// development. It checks that RabbitMQ answers, gives each system a broker user
+// of its own in a virtual host of its own when it can (see brokerUsers), starts
+// the three systems from
 // ./bin (built by make beforehand) with their own SQLite files and ports, puts a
 // small front door on :8080 in front of them, and stops everything on Ctrl-C.
 //
@@ -20,11 +22,14 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/scs-platform/shared-events/broker"
+	"github.com/scs-platform/shared-events/provision"
+	"github.com/scs-platform/shared-events/topology"
 
 	"github.com/scs-platform/e2e/frontdoor"
 )
@@ -42,12 +47,15 @@ var systems = []system{
 }
 
 const (
-	frontDoorAddr   = ":8080"
-	publicURL       = "http://localhost:8080"
-	defaultAMQPURL  = "amqp://guest:guest@localhost:5672/"
-	brokerTimeout   = 3 * time.Second
-	startTimeout    = 30 * time.Second
-	shutdownTimeout = 10 * time.Second
+	frontDoorAddr  = ":8080"
+	publicURL      = "http://localhost:8080"
+	defaultAMQPURL = "amqp://guest:guest@localhost:5672/"
+	defaultVHost   = "scs-dev"
+	brokerTimeout  = 3 * time.Second
+	// rabbitmqctl starts an Erlang VM per command, about a second each.
+	provisionTimeout = 60 * time.Second
+	startTimeout     = 30 * time.Second
+	shutdownTimeout  = 10 * time.Second
 )
 
 func main() {
@@ -65,6 +73,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	flags.SetOutput(stderr)
 	binDir := flags.String("bin", "bin", "the `directory` holding scs-users, scs-chat and scs-cards")
 	dataDir := flags.String("data", "data", "the `directory` for the SQLite files")
+	vhost := flags.String("vhost", defaultVHost, "the RabbitMQ virtual `host` of the systems' own users")
 	if err := flags.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -75,6 +84,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := checkBroker(ctx, amqpURL); err != nil {
 		return err
 	}
+	out := &lockedWriter{w: stdout}
+	urls, removeUsers := brokerUsers(ctx, amqpURL, *vhost, out)
+	defer removeUsers()
 	for _, s := range systems {
 		if _, err := os.Stat(binary(*binDir, s)); err != nil {
 			return fmt.Errorf("%s is missing; \"make run\" builds it before starting devrun.", binary(*binDir, s))
@@ -92,12 +104,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	go func() { _ = door.Serve(ln) }()
 	defer door.Close()
 
-	out := &lockedWriter{w: stdout}
 	exited := make(chan exit, len(systems))
 	var children []*child
 	defer func() { stopAll(children, stdout) }()
 	for _, s := range systems {
-		c, err := startChild(s, *binDir, *dataDir, out, exited)
+		c, err := startChild(s, *binDir, *dataDir, urls[s.name], out, exited)
 		if err != nil {
 			return err
 		}
@@ -132,6 +143,64 @@ func checkBroker(ctx context.Context, amqpURL string) error {
 	return conn.Close()
 }
 
+// brokerUsers gives each system a user of its own in vhost on the local broker,
+// with a fresh random password and the permissions of its identity, as compose
+// does, and returns each system's URL and a function that deletes the users.
+// The virtual host stays, with its queues, for the next run. When it cannot
+// (no rabbitmqctl, or not allowed to run it), every system gets amqpURL, and
+// one line says so.
+func brokerUsers(ctx context.Context, amqpURL, vhost string, out io.Writer) (map[string]string, func()) {
+	urls := map[string]string{}
+	for _, s := range systems {
+		urls[s.name] = amqpURL
+	}
+	ctx, cancel := context.WithTimeout(ctx, provisionTimeout)
+	defer cancel()
+	users, err := provisionUsers(ctx, amqpURL, vhost)
+	if err != nil {
+		fmt.Fprintf(out, "Every system connects as the user of %s: no broker user of its own (%v).\n", broker.Redact(amqpURL), oneLine(err))
+		return urls, func() {}
+	}
+	for _, u := range users {
+		urls[u.Identity.System] = u.URL
+	}
+	fmt.Fprintf(out, "Each system connects as its own broker user in the virtual host %s.\n", vhost)
+	return urls, func() { _ = provision.DeleteUsers(context.Background(), users) }
+}
+
+func provisionUsers(ctx context.Context, amqpURL, vhost string) ([]provision.User, error) {
+	u, err := url.Parse(amqpURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := provision.Available(ctx); err != nil {
+		return nil, fmt.Errorf("rabbitmqctl cannot reach the broker: %w", err)
+	}
+	if err := provision.EnsureVHost(ctx, vhost); err != nil {
+		return nil, err
+	}
+	// The URL's user may see the systems' queues in the management UI.
+	if err := provision.FullAccess(ctx, vhost, u.User.Username()); err != nil {
+		return nil, err
+	}
+	users, err := provision.Users(ctx, amqpURL, vhost, topology.Platform)
+	if err != nil {
+		return nil, err
+	}
+	v := *u
+	v.Path = "/" + vhost
+	if err := provision.DeclareExchanges(ctx, v.String(), topology.Platform); err != nil {
+		return nil, errors.Join(err, provision.DeleteUsers(context.WithoutCancel(ctx), users))
+	}
+	return users, nil
+}
+
+// oneLine keeps the first line of err, which for rabbitmqctl can be many.
+func oneLine(err error) string {
+	first, _, _ := strings.Cut(err.Error(), "\n")
+	return strings.TrimSpace(first)
+}
+
 // exit is a child that ended.
 type exit struct {
 	name string
@@ -148,9 +217,10 @@ func binary(dir string, s system) string { return filepath.Join(dir, "scs-"+s.na
 
 // startChild starts one system with its own database and port. Its output goes
 // to out, each line prefixed with the system's name.
-func startChild(s system, binDir, dataDir string, out io.Writer, exited chan<- exit) (*child, error) {
+func startChild(s system, binDir, dataDir, amqpURL string, out io.Writer, exited chan<- exit) (*child, error) {
 	cmd := exec.Command(binary(binDir, s))
 	cmd.Env = append(os.Environ(),
+		"AMQP_URL="+amqpURL,
 		"DATABASE_URL="+filepath.Join(dataDir, s.name+".db"),
 		"HTTP_ADDR=:"+s.port,
 		"PUBLIC_URL="+publicURL,

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
+
 	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/contracts"
@@ -28,6 +30,15 @@ import (
 // token, and stops it again.
 func TestRun(t *testing.T) {
 	amqpURL := servicetest.AMQPURL(t)
+	// scs-users declares its exchange; without it, the consumer waits for it.
+	ch, err := servicetest.AMQP(t).Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.ExchangeDeclare("users.events", amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	ch.Close()
 	const userID = "01a19b53-741b-74c0-9095-71d6b11f635f"
 	now := time.Now().UTC()
 	registered, err := contracts.NewEvent(contracts.UserRegisteredV1{UserSnapshot: contracts.UserSnapshot{

@@ -2,18 +2,22 @@ package live
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/scs-platform/shared-events/topology"
 )
 
 // Cross-instance fan-out. Every instance publishes the frames it delivers to one
 // durable fanout exchange, and reads from one exclusive, auto-delete,
-// server-named queue bound to it: one queue per instance, never per user. Each
+// "chat.live.<random>" queue bound to it: one queue per instance, never per user. Each
 // publication names its instance and its recipients; an instance skips its own
 // (it delivered them locally already) and delivers the others to whichever of
 // the recipients are connected to it.
@@ -150,7 +154,13 @@ func (h *Hub) subscribe(ctx context.Context, conn *amqp.Connection) error {
 	if err := h.declareExchange(ch); err != nil {
 		return err
 	}
-	q, err := ch.QueueDeclare("", false, true, true, false, amqp.Table{
+	// The queue is named under the exchange's name rather than by the server
+	// ("amq.gen-..."), so that chat's broker user needs permissions on its own
+	// names only (topology.Identity). A fresh name per session: the exclusive
+	// queue of a connection the broker has not noticed dead yet would otherwise
+	// refuse the new one (RESOURCE_LOCKED).
+	name := topology.InstanceQueue(h.cfg.Exchange, strings.ToLower(rand.Text()[:16]))
+	q, err := ch.QueueDeclare(name, false, true, true, false, amqp.Table{
 		"x-queue-type":  "classic",
 		"x-max-length":  int32(queueMaxLength),
 		"x-overflow":    "drop-head",
