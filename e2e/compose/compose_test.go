@@ -47,6 +47,12 @@ var secrets = map[string]string{
 	"USERS_AMQP_PASSWORD": "test-users-amqp-password-2b90",
 	"CHAT_AMQP_PASSWORD":  "test-chat-amqp-password-c41d",
 	"CARDS_AMQP_PASSWORD": "test-cards-amqp-password-77fa",
+	// Each system's event signing key, and the public halves the consumers pin.
+	"USERS_EVENT_SIGNING_KEY": "dGVzdC11c2Vycy1ldmVudC1zaWduaW5nLWtleS0zMmI=",
+	"CHAT_EVENT_SIGNING_KEY":  "dGVzdC1jaGF0LWV2ZW50LXNpZ25pbmcta2V5LW9mLTMy",
+	"CARDS_EVENT_SIGNING_KEY": "dGVzdC1jYXJkcy1ldmVudC1zaWduaW5nLWtleS0zMmI=",
+	"USERS_EVENT_KEYS":        "test-users-public-key-6d1e",
+	"CHAT_EVENT_KEYS":         "test-chat-public-key-1f3a",
 }
 
 // load reads compose.yaml as "docker compose" does, with env as the whole
@@ -285,6 +291,18 @@ func TestComposeSystemsEnvironment(t *testing.T) {
 	}
 	if env("cards", "TERMINAL_TOKEN") != secrets["TERMINAL_TOKEN"] {
 		t.Error("cards: TERMINAL_TOKEN does not come from the environment")
+	}
+	// Each system signs with a key of its own, and each consumer pins its
+	// owner's public key (README, "Trust model").
+	for name := range systems {
+		if got, want := env(name, "EVENT_SIGNING_KEY"), secrets[strings.ToUpper(name)+"_EVENT_SIGNING_KEY"]; got != want {
+			t.Errorf("%s: EVENT_SIGNING_KEY is %q, want its own %s_EVENT_SIGNING_KEY", name, got, strings.ToUpper(name))
+		}
+	}
+	for name, pins := range map[string]string{"users": "CHAT_EVENT_KEYS", "chat": "USERS_EVENT_KEYS", "cards": "USERS_EVENT_KEYS"} {
+		if env(name, pins) != secrets[pins] {
+			t.Errorf("%s: %s does not come from the environment", name, pins)
+		}
 	}
 	if rabbit := p.Services["rabbitmq"].Environment["RABBITMQ_DEFAULT_PASS"]; rabbit == nil || *rabbit != secrets["RABBITMQ_PASSWORD"] {
 		t.Error("rabbitmq: RABBITMQ_DEFAULT_PASS does not come from RABBITMQ_PASSWORD")

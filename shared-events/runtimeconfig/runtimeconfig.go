@@ -183,12 +183,11 @@ func (p *Parser) EventSigner(owner string, production bool) *eventsig.Signer {
 	return s
 }
 
-// EventKeys reads <OWNER>_EVENT_KEYS (or the file <OWNER>_EVENT_KEYS_FILE
-// names), such as USERS_EVENT_KEYS: the public keys of owner's event signing
-// key that this system pins, comma-separated (two during a rotation). Unset,
-// it pins owner's development key, refused when production is true.
-func (p *Parser) EventKeys(owner string, production bool) *eventsig.Keys {
-	name := strings.ToUpper(owner) + "_EVENT_KEYS"
+// EventKeys reads the variable name, such as USERS_EVENT_KEYS (or the file
+// name+"_FILE" names): the public keys of owner's event signing key that this
+// system pins, comma-separated (two during a rotation). Unset, it pins owner's
+// development key, refused when production is true.
+func (p *Parser) EventKeys(name, owner string, production bool) *eventsig.Keys {
 	dev := eventsig.DevelopmentSigner(owner)
 	v := p.Secret(name, "")
 	if v == "" {

@@ -308,7 +308,7 @@ func TestEventKeys(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := runtimeconfig.NewParser(func(k string) string { return tc.env[k] })
 			s := p.EventSigner("users", tc.production)
-			keys := p.EventKeys("users", tc.production)
+			keys := p.EventKeys("USERS_EVENT_KEYS", "users", tc.production)
 			if s.KeyID() != tc.wantKey || !keys.Has(tc.pinned) {
 				t.Errorf("signer %s, keys %v; want signer %s and %s pinned", s.KeyID(), keys.IDs(), tc.wantKey, tc.pinned)
 			}

@@ -81,7 +81,7 @@ func Load(getenv func(string) string) (Config, error) {
 	p.RefuseDevelopmentDefault(cfg.Production(), "USERS_FEED_TOKEN", cfg.UsersFeedToken, DefaultUsersFeedToken, "one of scs-users' FEED_TOKENS")
 	p.RefuseDevelopmentDefault(cfg.Production(), "TERMINAL_TOKEN", cfg.TerminalToken, DefaultTerminalToken, "openssl rand -hex 24")
 	cfg.EventSigner = p.EventSigner("cards", cfg.Production())
-	cfg.UsersEventKeys = p.EventKeys("users", cfg.Production())
+	cfg.UsersEventKeys = p.EventKeys("USERS_EVENT_KEYS", "users", cfg.Production())
 
 	currency := p.Get("CARDS_CURRENCY", DefaultCurrency)
 	c, err := money.ParseCurrency(currency)

@@ -69,7 +69,7 @@ func Load(getenv func(string) string) (Config, error) {
 	// refused (runtimeconfig's one rule for every system).
 	p.RefuseDevelopmentDefault(cfg.Production(), "USERS_FEED_TOKEN", cfg.UsersFeedToken, DefaultUsersFeedToken, "one of scs-users' FEED_TOKENS")
 	cfg.EventSigner = p.EventSigner("chat", cfg.Production())
-	cfg.UsersEventKeys = p.EventKeys("users", cfg.Production())
+	cfg.UsersEventKeys = p.EventKeys("USERS_EVENT_KEYS", "users", cfg.Production())
 	if err := p.Err(); err != nil {
 		return Config{}, err
 	}

@@ -160,7 +160,7 @@ func Load(getenv func(string) string) (Config, error) {
 		p.RefuseDevelopmentDefault(cfg.Production(), "FEED_TOKENS", t, DefaultFeedTokens, "one token per consuming system: openssl rand -hex 24")
 	}
 	cfg.EventSigner = p.EventSigner("users", cfg.Production())
-	cfg.ChatEventKeys = p.EventKeys("chat", cfg.Production())
+	cfg.ChatEventKeys = p.EventKeys("CHAT_EVENT_KEYS", "chat", cfg.Production())
 	if err := p.Err(); err != nil {
 		return Config{}, err
 	}
