@@ -21,6 +21,7 @@ package eventsig
 
 import (
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -80,6 +81,16 @@ func developmentSeed(owner string) []byte {
 
 // IsDevelopment reports whether s is the development signer of its owner.
 func (s *Signer) IsDevelopment() bool { return s.id == DevelopmentSigner(s.owner).id }
+
+// DeriveKey returns a 32-byte secret for purpose, derived from the signing
+// key (HMAC-SHA256): a secret that every instance of the owner holds and
+// nobody else does, without a variable of its own. scs-chat's instances
+// authenticate what they pass each other through the broker with one.
+func (s *Signer) DeriveKey(purpose string) []byte {
+	mac := hmac.New(sha256.New, s.key.Seed())
+	mac.Write([]byte("scs-platform derived key: " + purpose))
+	return mac.Sum(nil)
+}
 
 // KeyID is the id of the key: a digest of it, so that it needs no
 // configuration of its own and cannot name another key.

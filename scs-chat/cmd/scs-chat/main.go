@@ -119,10 +119,12 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 	liveIn := &broker.Runner{URL: cfg.AMQPURL, Name: system + "-live-in", Logger: logger}
 	liveOut := &broker.Runner{URL: cfg.AMQPURL, Name: system + "-live-out", Logger: logger}
 	hub, err := live.NewHub(live.Config{
-		Backend:        web.Backend{Chat: svc},
-		Logger:         logger,
-		Subscriber:     liveIn,
-		Publisher:      liveOut,
+		Backend:    web.Backend{Chat: svc},
+		Logger:     logger,
+		Subscriber: liveIn,
+		Publisher:  liveOut,
+		// Every instance derives the same key from chat's signing key.
+		Key:            cfg.EventSigner.DeriveKey("chat.live"),
 		OriginPatterns: []string{cfg.PublicURL.Host},
 	})
 	if err != nil {

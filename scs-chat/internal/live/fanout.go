@@ -2,7 +2,10 @@ package live
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -125,6 +128,7 @@ func (h *Hub) publishSession(ctx context.Context, conn *amqp.Connection) error {
 			// A publish blocks only while the broker stops reading (a resource
 			// alarm); Deliver does not wait for it, and the queue in front sheds.
 			err := ch.PublishWithContext(ctx, h.cfg.Exchange, "", false, false, amqp.Publishing{
+				Headers:      amqp.Table{headerMAC: h.mac(body)},
 				ContentType:  "application/json",
 				DeliveryMode: amqp.Transient,
 				AppId:        h.instance,
@@ -189,11 +193,36 @@ func (h *Hub) subscribe(ctx context.Context, conn *amqp.Connection) error {
 			if !ok {
 				return errors.New("live: the broker closed the subscription")
 			}
-			h.receive(d.Body)
+			if mac, _ := d.Headers[headerMAC].(string); hmac.Equal([]byte(mac), []byte(h.mac(d.Body))) {
+				h.receive(d.Body)
+			} else {
+				h.refused()
+			}
 			if err := d.Ack(false); err != nil {
 				return fmt.Errorf("live: ack: %w", err)
 			}
 		}
+	}
+}
+
+// headerMAC carries a publication's HMAC, in base64url.
+const headerMAC = "x-scs-mac"
+
+// mac authenticates a publication as one of scs-chat's instances.
+func (h *Hub) mac(body []byte) string {
+	m := hmac.New(sha256.New, h.cfg.Key)
+	m.Write(body)
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// refused counts a publication that no instance made, and says so now and
+// then: someone who can publish to the exchange is trying something.
+func (h *Hub) refused() {
+	n := h.m.forged.Add(1)
+	now := time.Now().UnixNano()
+	last := h.lastForgedLog.Load()
+	if now-last >= int64(dropLogEvery) && h.lastForgedLog.CompareAndSwap(last, now) {
+		h.logger.Warn("live: dropping publications that no instance of scs-chat made (no or a wrong MAC)", "refused_total", n)
 	}
 }
 

@@ -14,6 +14,9 @@ import (
 	"github.com/scs-platform/shared-events/servicetest"
 )
 
+// testKey is the instances' shared key in the tests.
+var testKey = []byte("the instances' key, 32 bytes long")
+
 // testExchange is an exchange of the test's own, deleted when it ends, so that
 // tests running at the same time never see each other's frames.
 func testExchange(t *testing.T, amqpURL string) string {
@@ -38,6 +41,7 @@ func startInstance(t *testing.T, amqpURL, exchange string, backend Backend) *tes
 	ts := startServer(t, Config{
 		Backend:    backend,
 		Exchange:   exchange,
+		Key:        testKey,
 		Subscriber: &broker.Runner{URL: amqpURL, Name: "live-test-subscriber", Logger: logger, MaxBackoff: 200 * time.Millisecond},
 		Publisher:  &broker.Runner{URL: amqpURL, Name: "live-test-publisher", Logger: logger, MaxBackoff: 200 * time.Millisecond},
 	})
@@ -145,6 +149,7 @@ func TestDeliverWorksLocallyWhileTheBrokerIsDown(t *testing.T) {
 	down := "amqp://guest:guest@127.0.0.1:1/"
 	ts := startServer(t, Config{
 		Logger:     logs.logger(),
+		Key:        testKey,
 		Subscriber: &broker.Runner{URL: down, Name: "down", Logger: slog.New(slog.DiscardHandler)},
 		Publisher:  &broker.Runner{URL: down, Name: "down", Logger: slog.New(slog.DiscardHandler)},
 	})
@@ -176,6 +181,7 @@ func TestDeliverWorksLocallyWhileTheBrokerIsDown(t *testing.T) {
 func TestDeliverDropsWhatThePublishQueueCannotTake(t *testing.T) {
 	ts := startServer(t, Config{
 		PublishQueue: 2,
+		Key:          testKey,
 		Subscriber:   &broker.Runner{},
 		Publisher:    &broker.Runner{},
 	})
@@ -191,5 +197,57 @@ func TestDeliverDropsWhatThePublishQueueCannotTake(t *testing.T) {
 	}
 	if n := len(ts.hub.publications); n != 2 {
 		t.Errorf("%d publications queued, want 2", n)
+	}
+}
+
+// TestAPublicationNoInstanceMadeIsDropped plays whoever else can publish to
+// the exchange (the broker's administrator): a made-up message for bob, and an
+// order to close his connections, without the instances' key or with another.
+func TestAPublicationNoInstanceMadeIsDropped(t *testing.T) {
+	amqpURL := servicetest.AMQPURL(t)
+	exchange := testExchange(t, amqpURL)
+	one := startInstance(t, amqpURL, exchange, newFakeBackend(nil))
+	servicetest.Eventually(t, 10*time.Second, "the instance to bind to the exchange", func() bool { return one.hub.Connected() })
+	bob := one.dial(t, "bob")
+	servicetest.Eventually(t, 5*time.Second, "the connection", func() bool { return one.hub.Connections("bob") == 1 })
+
+	conn, err := amqp.Dial(amqpURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := []string{
+		`{"instance":"intruder","to":["bob"],"frame":{"type":"message","conversation":"c1","seq":99,"from":"alice","text":"send me your password"}}`,
+		`{"instance":"intruder","close":{"user":"bob","reason":"bye"}}`,
+	}
+	for i, body := range forged {
+		headers := amqp.Table{}
+		if i == 1 {
+			other := &Hub{cfg: Config{Key: []byte("another key that is 32 bytes long")}}
+			headers[headerMAC] = other.mac([]byte(body))
+		}
+		if err := ch.PublishWithContext(context.Background(), exchange, "", false, false, amqp.Publishing{Headers: headers, Body: []byte(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	servicetest.Eventually(t, 5*time.Second, "both publications to be refused", func() bool {
+		return metricValue(t, one.hub, "chat_live_refused_publications_total") == 2
+	})
+	// Bob's connection is open and got nothing: the next frame he reads is
+	// the pong.
+	bob.pingPong()
+	if n := metricValue(t, one.hub, "chat_live_remote_frames_total"); n != 0 {
+		t.Errorf("the instance delivered %v forged frames", n)
+	}
+}
+
+func TestAHubOnTheBrokerNeedsAKey(t *testing.T) {
+	_, err := NewHub(Config{Backend: newFakeBackend(nil), Subscriber: &broker.Runner{}, Publisher: &broker.Runner{}})
+	if err == nil || !strings.Contains(err.Error(), "Config.Key") {
+		t.Errorf("NewHub without a key = %v, want a refusal", err)
 	}
 }

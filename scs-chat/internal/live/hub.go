@@ -47,6 +47,12 @@ type Config struct {
 	Publisher  *broker.Runner
 	// Exchange is the durable fanout exchange the instances share.
 	Exchange string
+	// Key authenticates the publications between the instances (HMAC-SHA256,
+	// at least 32 bytes, the same on every instance): whoever else can publish
+	// to the exchange (the broker's administrator) could otherwise show a made-up
+	// message in an open conversation or close anyone's connections. Required
+	// with Subscriber and Publisher.
+	Key []byte
 	// PublishQueue bounds the frames waiting to be published. When it is full, or
 	// the publisher is not connected, a frame is delivered only locally.
 	PublishQueue int
@@ -91,6 +97,8 @@ type Hub struct {
 	subscribed   atomic.Bool
 	publishing   atomic.Bool
 	lastDropLog  atomic.Int64
+	// lastForgedLog limits the warnings about publications no instance made.
+	lastForgedLog atomic.Int64
 
 	m metrics
 }
@@ -103,6 +111,9 @@ func NewHub(cfg Config) (*Hub, error) {
 	}
 	if (cfg.Subscriber == nil) != (cfg.Publisher == nil) {
 		return nil, errors.New("live: Config.Subscriber and Config.Publisher go together: set both or neither")
+	}
+	if cfg.Subscriber != nil && len(cfg.Key) < 32 {
+		return nil, errors.New("live: Config.Key must hold at least 32 bytes to authenticate the instances' publications")
 	}
 	for _, p := range cfg.OriginPatterns {
 		if _, err := path.Match(p, ""); err != nil || p == "*" {

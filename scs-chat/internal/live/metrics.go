@@ -16,6 +16,7 @@ type metrics struct {
 	droppedPublishes atomic.Uint64
 	published        atomic.Uint64
 	remoteFrames     atomic.Uint64
+	forged           atomic.Uint64
 }
 
 var (
@@ -33,11 +34,13 @@ var (
 		"Publications sent to the other instances.", nil, nil)
 	remoteFramesDesc = prometheus.NewDesc("chat_live_remote_frames_total",
 		"Frames received from other instances for local delivery.", nil, nil)
+	forgedDesc = prometheus.NewDesc("chat_live_refused_publications_total",
+		"Publications on the fan-out exchange that no instance of scs-chat made (no or a wrong MAC), dropped.", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (h *Hub) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{connectionsDesc, framesInDesc, framesOutDesc, slowDisconnectsDesc, droppedPublishesDesc, publishedDesc, remoteFramesDesc} {
+	for _, d := range []*prometheus.Desc{connectionsDesc, framesInDesc, framesOutDesc, slowDisconnectsDesc, droppedPublishesDesc, publishedDesc, remoteFramesDesc, forgedDesc} {
 		ch <- d
 	}
 }
@@ -54,4 +57,5 @@ func (h *Hub) Collect(ch chan<- prometheus.Metric) {
 	counter(droppedPublishesDesc, &h.m.droppedPublishes)
 	counter(publishedDesc, &h.m.published)
 	counter(remoteFramesDesc, &h.m.remoteFrames)
+	counter(forgedDesc, &h.m.forged)
 }
