@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"maps"
 	"os/exec"
 	"strings"
 	"testing"
@@ -40,6 +41,24 @@ func (p *Platform) Restart(t *testing.T, name string) {
 		p.procs[name][i] = next
 		waitHealthy(t, next, "http://"+proc.env["HTTP_ADDR"])
 	}
+}
+
+// Reconfigure restarts every instance of the system name as Restart does,
+// with env changed: a variable set to "" is removed, as an operator would
+// change a setting and restart.
+func (p *Platform) Reconfigure(t *testing.T, name string, env map[string]string) {
+	t.Helper()
+	for _, proc := range p.instances(t, name) {
+		proc.env = maps.Clone(proc.env)
+		for k, v := range env {
+			if v == "" {
+				delete(proc.env, k)
+			} else {
+				proc.env[k] = v
+			}
+		}
+	}
+	p.Restart(t, name)
 }
 
 // DatabasePath is the SQLite file of the system name (with its -wal and -shm

@@ -34,6 +34,9 @@ type Options struct {
 	ChatInstances int
 	// Env adds variables to every system's environment.
 	Env map[string]string
+	// SystemEnv adds variables to one system's environment, by name ("users"),
+	// after Env.
+	SystemEnv map[string]map[string]string
 	// FrontDoor is what the operator chose about the front door; such a
 	// platform needs Caddy, the dev front door cannot stand in.
 	FrontDoor frontdoor.CaddyOptions
@@ -106,6 +109,9 @@ func Start(t *testing.T, o Options) *Platform {
 				env["DATABASE_URL"] = chatDB
 			}
 			for k, v := range o.Env {
+				env[k] = v
+			}
+			for k, v := range o.SystemEnv[name] {
 				env[k] = v
 			}
 			proc := startProcess(t, fmt.Sprintf("%s-%d", name, i+1), filepath.Join(bin, "scs-"+name), nil, env)

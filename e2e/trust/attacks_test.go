@@ -322,3 +322,80 @@ func TestAForgedReportNeverReachesTheModerationQueue(t *testing.T) {
 		t.Errorf("the forged report is in the moderation queue")
 	}
 }
+
+// TestRotatingUsersEventKeyOnTheRunningPlatform follows the README's rotation
+// of scs-users' event signing key, the root of chat's and cards' trust in
+// tokens: pin the new key beside the old one, switch scs-users, drop the old
+// key. Replication goes on throughout, a rebuilt replica catches up from a
+// feed signed with the new key, and the old key is refused at the end.
+func TestRotatingUsersEventKeyOnTheRunningPlatform(t *testing.T) {
+	old, oldSeed := newSigner(t)
+	next, nextSeed := newSigner(t)
+	both := map[string]string{"USERS_EVENT_KEYS": old.PublicKey() + "," + next.PublicKey()}
+	p := platform.Start(t, platform.Options{SystemEnv: map[string]map[string]string{
+		"users": {"EVENT_SIGNING_KEY": oldSeed}, "chat": both, "cards": both,
+	}})
+	p.WaitReady(t)
+	alice := signUp(t, p.URL, "Alice")
+	replicated(t, p, alice, "display_name", "Alice")
+
+	// The owner switches; the consumers hold both keys.
+	p.Reconfigure(t, "users", map[string]string{"EVENT_SIGNING_KEY": nextSeed})
+	alice.logIn(t, p.URL)
+	if status := alice.post(t, p.URL+"/users/account/name", url.Values{"display_name": {"Alice Two"}}); status != http.StatusSeeOther {
+		t.Fatalf("rename: status %d", status)
+	}
+	replicated(t, p, alice, "display_name", "Alice Two")
+
+	// The consumers drop the old key.
+	only := map[string]string{"USERS_EVENT_KEYS": next.PublicKey()}
+	p.Reconfigure(t, "chat", only)
+	p.Reconfigure(t, "cards", only)
+	if status := alice.post(t, p.URL+"/users/account/name", url.Values{"display_name": {"Alice Three"}}); status != http.StatusSeeOther {
+		t.Fatalf("rename: status %d", status)
+	}
+	replicated(t, p, alice, "display_name", "Alice Three")
+	if status := alice.get(t, p.URL+"/chat/"); status != http.StatusOK {
+		t.Errorf("Alice's token, signed by a token key the old event key vouched for, opens chat: %d, want 200", status)
+	}
+
+	// A replica rebuilt from nothing reads the owner's whole history from the
+	// feed, now signed with the new key.
+	p.Stop(t, "cards")
+	db := p.DatabasePath(t, "cards")
+	for _, f := range []string{db, db + "-wal", db + "-shm"} {
+		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	p.Restart(t, "cards")
+	servicetest.Eventually(t, 30*time.Second, "the rebuilt cards replica to know Alice Three", func() bool {
+		return replica(t, p, "cards", `SELECT display_name FROM users_replica WHERE user_id = ?`, alice.id) == "Alice Three"
+	})
+
+	// The retired key signs nothing that is applied any more.
+	ev, err := cloudevent.New("/scs-users", contracts.TypeUserUpdatedV1, alice.id, 100, snapshot(alice, "Mallory's Alice", "user", "active"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.Sequence = 1_000_000
+	if ev, err = old.Sign(ev); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, p.AMQPURL, ev)
+	deadLettered(t, p, ev, "signed by key \""+old.KeyID()+"\", not one of the pinned keys of users", "chat", "cards")
+	replicated(t, p, alice, "display_name", "Alice Three")
+}
+
+// newSigner makes a signing key for scs-users, and its seed as
+// EVENT_SIGNING_KEY holds it.
+func newSigner(t *testing.T) (*eventsig.Signer, string) {
+	t.Helper()
+	seed := make([]byte, 32)
+	_, _ = rand.Read(seed)
+	s, err := eventsig.NewSigner("users", seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, base64.StdEncoding.EncodeToString(seed)
+}

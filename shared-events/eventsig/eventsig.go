@@ -166,15 +166,14 @@ func (k *Keys) IDs() []string {
 // Has reports whether the key of id is pinned.
 func (k *Keys) Has(id string) bool { _, ok := k.keys[id]; return ok }
 
-// Error says why an event was refused: it becomes the dead letter's reason.
+// Error says why an event was refused. Its message is the reason alone, as
+// the dead letter's reason: the dead letter already names the event.
 type Error struct {
 	ID, Type string
 	Reason   string
 }
 
-func (e *Error) Error() string {
-	return fmt.Sprintf("event %s (%s) %s", e.ID, e.Type, e.Reason)
-}
+func (e *Error) Error() string { return e.Reason }
 
 // Verify accepts ev only if it is an event of the keys' owner carrying a valid
 // signature by one of the pinned keys; anything else is an *Error.
@@ -183,25 +182,25 @@ func (k *Keys) Verify(ev cloudevent.Event) error {
 		return &Error{ID: ev.ID, Type: ev.Type, Reason: fmt.Sprintf(reason, args...)}
 	}
 	if ev.Owner() != k.owner {
-		return refuse("is not an event of %s: only %s's own types are accepted from it", k.owner, k.owner)
+		return refuse("not an event of %s: its type belongs to another owner", k.owner)
 	}
 	if ev.Signature == "" || ev.SignatureKey == "" {
-		return refuse("is not signed: every event of %s must carry its signature", k.owner)
+		return refuse("not signed: every event of %s must be signed by %s", k.owner, k.owner)
 	}
 	pub, ok := k.keys[ev.SignatureKey]
 	if !ok {
-		return refuse("is signed by key %q, which is not one of %s's pinned keys %v", ev.SignatureKey, k.owner, k.IDs())
+		return refuse("signed by key %q, not one of the pinned keys of %s %v", ev.SignatureKey, k.owner, k.IDs())
 	}
 	sig, err := base64.RawURLEncoding.Strict().DecodeString(ev.Signature)
 	if err != nil || len(sig) != ed25519.SignatureSize {
-		return refuse("has a malformed signature")
+		return refuse("malformed signature")
 	}
 	msg, err := ev.SigningInput()
 	if err != nil {
 		return refuse("cannot be encoded to check its signature: %v", err)
 	}
 	if !ed25519.Verify(pub, msg, sig) {
-		return refuse("has a signature that does not match its content: it was forged or altered after %s signed it", k.owner)
+		return refuse("signature does not match the content: forged, or altered after %s signed it", k.owner)
 	}
 	return nil
 }

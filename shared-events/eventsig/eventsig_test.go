@@ -69,7 +69,7 @@ func TestASignedEventVerifiesAfterTheWireAndNotAfterAnyChange(t *testing.T) {
 			ev := signed
 			change(&ev)
 			err := keys.Verify(wire(t, ev))
-			if err == nil || !strings.Contains(err.Error(), "does not match its content") {
+			if err == nil || !strings.Contains(err.Error(), "signature does not match the content") {
 				t.Errorf("Verify of an event whose %s changed after signing = %v; want a refusal", name, err)
 			}
 		})
@@ -89,10 +89,10 @@ func TestVerifyRefusesWhatTheOwnerDidNotSign(t *testing.T) {
 		ev   cloudevent.Event
 		want string
 	}{
-		"unsigned":                 {unsigned, "is not signed"},
-		"signed by another key":    {forged, "is signed by key \"" + other.KeyID() + "\", which is not one of users's pinned keys"},
-		"signature moved to a key": {moved, "is signed by key"},
-		"garbled signature":        {garbled, "has a malformed signature"},
+		"unsigned":                 {unsigned, "not signed"},
+		"signed by another key":    {forged, "signed by key \"" + other.KeyID() + "\", not one of the pinned keys of users"},
+		"signature moved to a key": {moved, "signed by key"},
+		"garbled signature":        {garbled, "malformed signature"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := keys.Verify(wire(t, tc.ev)); err == nil || !strings.Contains(err.Error(), tc.want) {
