@@ -309,6 +309,42 @@ func TestAForgedNameOf20MBNeverReachesAReplica(t *testing.T) {
 	replicated(t, p, alice, "display_name", "Alice")
 }
 
+// TestEventsThatBreakTheContractAreRefusedEvenSignedByTheOwner plays a
+// compromised scs-users (its event key in hand): what it signs still has to
+// keep its own published contract before any replica takes it.
+func TestEventsThatBreakTheContractAreRefusedEvenSignedByTheOwner(t *testing.T) {
+	owner, seed := newSigner(t)
+	pinned := map[string]string{"USERS_EVENT_KEYS": owner.PublicKey()}
+	p := platform.Start(t, platform.Options{SystemEnv: map[string]map[string]string{
+		"users": {"EVENT_SIGNING_KEY": seed}, "chat": pinned, "cards": pinned,
+	}})
+	p.WaitReady(t)
+	alice := signUp(t, p.URL, "Alice")
+	replicated(t, p, alice, "display_name", "Alice")
+	for i, tc := range []struct {
+		snapshot contracts.UserUpdatedV1
+		reason   string
+	}{
+		{snapshot(alice, strings.Repeat("A", 20<<20), "user", "active"), `contract: users.user.updated.v1 event data: field "display_name" has 20971520 characters, more than 50`},
+		{snapshot(alice, "Alice", "root", "active"), `contract: users.user.updated.v1 event data: field "role" is "root"`},
+	} {
+		ev, err := cloudevent.New("/scs-users", contracts.TypeUserUpdatedV1, alice.id, int64(100+i), tc.snapshot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.Sequence = 1_000_000
+		if ev, err = owner.Sign(ev); err != nil {
+			t.Fatal(err)
+		}
+		publish(t, p.AMQPURL, ev)
+		deadLettered(t, p, ev, tc.reason[:min(len(tc.reason), 70)], "chat", "cards")
+	}
+	for _, column := range []string{"display_name", "role"} {
+		want := map[string]string{"display_name": "Alice", "role": "user"}[column]
+		replicated(t, p, alice, column, want)
+	}
+}
+
 func TestAForgedReportNeverReachesTheModerationQueue(t *testing.T) {
 	p, alice, mallory := startPlatform(t)
 	report := uuid.Must(uuid.NewV7()).String()

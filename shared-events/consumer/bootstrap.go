@@ -34,8 +34,15 @@ func (c *Consumer) bootstrap(ctx context.Context, dl *amqp.Channel) error {
 		wanted := events[:0]
 		for _, ev := range events {
 			// The feed is held to the queue's rule: the owner's signature and
-			// contract, or a dead letter.
-			if kind, err := c.Admit(ev); err != nil {
+			// contract. An event the owner did not sign means the feed itself
+			// is not the owner's (a wrong USERS_FEED_URL, or someone between):
+			// nothing of it is applied and the catch-up fails, to be tried
+			// again, rather than skip an event and call the replica complete.
+			// A signed event that breaks the contract is dead-lettered, as from
+			// the queue.
+			if kind, err := c.Admit(ev); kind == deadLetterSignature {
+				return fmt.Errorf("consumer: bootstrap from %s's feed: sequence %d: %w", c.Owner, ev.Sequence, err)
+			} else if err != nil {
 				c.Logger.Warn("bootstrap from feed: dead-lettering a refused event", "owner", c.Owner, "type", ev.Type, "id", ev.ID, "kind", kind, "err", err)
 				if err := c.deadLetter(ctx, dl, asDelivery(ev), kind, err.Error(), 1); err != nil {
 					return fmt.Errorf("consumer: bootstrap: %w", err)

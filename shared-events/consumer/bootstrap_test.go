@@ -2,14 +2,18 @@ package consumer_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/scs-platform/shared-events/consumer"
+	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/feed"
+	"github.com/scs-platform/shared-events/outbox"
 	"github.com/scs-platform/shared-events/servicetest"
 	"github.com/scs-platform/shared-events/topology"
 )
@@ -122,4 +126,33 @@ func TestAConsumerWhoseQueueWasDeletedCatchesUpFromTheFeedAgain(t *testing.T) {
 	})
 	start(t, newConsumer().Run)
 	w.converged(20 * time.Second)
+}
+
+// TestAFeedTheOwnerDidNotSignFillsNothing: a feed at the wrong address, or
+// someone between the consumer and the owner, serves events the owner's key
+// did not sign. Nothing of them is applied, the catch-up is not recorded as
+// done, and the consumer keeps trying, saying why.
+func TestAFeedTheOwnerDidNotSignFillsNothing(t *testing.T) {
+	w := newWorld(t, servicetest.SQLite)
+	w.changeMany(50, 5)
+	seed := make([]byte, 32)
+	_, _ = rand.Read(seed)
+	forger, err := eventsig.NewSigner(w.owner, seed)
+	must(t, err)
+	srv := httptest.NewServer(feed.Handler(outbox.New(w.src, forger), w.logger, "secret"))
+	t.Cleanup(srv.Close)
+	c := w.newConsumer()
+	c.Feed = &feed.Client{URL: srv.URL, Token: "secret"}
+	start(t, c.Run)
+
+	servicetest.Eventually(t, 20*time.Second, "the consumer to refuse the feed and say why", func() bool {
+		err := c.Broker.LastError()
+		return err != nil && strings.Contains(err.Error(), "not one of the pinned keys of "+w.owner)
+	})
+	if n := count(t, w.replica, `SELECT count(*) FROM inbox`); n != 0 {
+		t.Errorf("%d events of the forged feed were applied", n)
+	}
+	if done, err := c.Bootstrapped(context.Background()); err != nil || done {
+		t.Errorf("Bootstrapped = %v, %v after a forged feed; want false", done, err)
+	}
 }

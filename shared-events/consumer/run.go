@@ -126,6 +126,13 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection) error {
 	}
 }
 
+// sameTrace reports whether two W3C traceparents ("00-<trace id>-<span id>-<flags>")
+// name the same trace.
+func sameTrace(a, b string) bool {
+	const from, to = 3, 35
+	return len(a) > to && len(b) > to && a[from:to] == b[from:to]
+}
+
 // queueExists asks the broker whether queue exists. A passive declare of a missing
 // queue closes its channel, hence a channel of its own.
 func queueExists(conn *amqp.Connection, queue string) (bool, error) {
@@ -179,8 +186,11 @@ func (c *Consumer) handle(ctx context.Context, dl *amqp.Channel, batch []amqp.De
 		}
 		// The header names the relay's publish span, in the trace of the span the
 		// event's own traceparent names and below it: applying the event below the
-		// publish shows the hop through the broker in the trace.
-		if tp, ok := d.Headers["traceparent"].(string); ok && telemetry.ValidTraceParent(tp) {
+		// publish shows the hop through the broker in the trace. The header is not
+		// signed, so it is taken only within the trace the signed event names:
+		// whoever can publish must not choose the trace (or its sampling) that the
+		// handler and the events it appends run in.
+		if tp, ok := d.Headers["traceparent"].(string); ok && telemetry.ValidTraceParent(tp) && sameTrace(tp, ev.TraceParent) {
 			ev.TraceParent = tp
 		}
 		events = append(events, ev)

@@ -139,7 +139,7 @@ func ParseKeys(owner, list string) (*Keys, error) {
 		}
 		b, err := decode(part)
 		if err != nil || len(b) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("holds %q, which is not a 32-byte Ed25519 public key in base64 (scs-%s eventkey prints it)", part, owner)
+			return nil, fmt.Errorf("holds a value that is not a 32-byte Ed25519 public key in base64 (scs-%s eventkey prints one)", owner)
 		}
 		pub := ed25519.PublicKey(b)
 		k.keys[KeyID(pub)] = pub

@@ -14,6 +14,7 @@ import (
 	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/ratelimit"
 	"github.com/scs-platform/shared-events/telemetry"
+	"github.com/scs-platform/shared-events/topology"
 
 	"fmt"
 	"io"
@@ -196,11 +197,15 @@ func (p *Parser) EventKeys(name, owner string, production bool) *eventsig.Keys {
 	}
 	keys, err := eventsig.ParseKeys(owner, v)
 	if err != nil {
-		p.Add(name, v, err.Error())
+		// Not shown: an operator may have pasted a private key by mistake.
+		p.Add(name, "(not shown)", err.Error())
 		return dev.Keys()
 	}
-	if keys.Has(dev.KeyID()) {
-		p.RefuseDevelopmentDefault(production, name, dev.KeyID(), dev.KeyID(), "the public key that scs-"+owner+" eventkey prints")
+	// Any system's development key is public, whoever's it was meant to be.
+	for _, id := range topology.Platform {
+		if d := eventsig.DevelopmentSigner(id.System); keys.Has(d.KeyID()) {
+			p.RefuseDevelopmentDefault(production, name, d.KeyID(), d.KeyID(), "the public key that scs-"+owner+" eventkey prints")
+		}
 	}
 	return keys
 }

@@ -301,9 +301,13 @@ func TestEventKeys(t *testing.T) {
 			env:     map[string]string{"USERS_EVENT_KEYS": own.PublicKey() + "," + dev.PublicKey()},
 			wantKey: dev.KeyID(), pinned: own.KeyID(),
 			problems: []string{"EVENT_SIGNING_KEY is the development default", "USERS_EVENT_KEYS is the development default"}},
+		{name: "another system's development key in production", production: true,
+			env:     map[string]string{"EVENT_SIGNING_KEY": seed, "USERS_EVENT_KEYS": eventsig.DevelopmentSigner("chat").PublicKey()},
+			wantKey: own.KeyID(), pinned: eventsig.DevelopmentSigner("chat").KeyID(),
+			problems: []string{"USERS_EVENT_KEYS is the development default"}},
 		{name: "broken values", env: map[string]string{"EVENT_SIGNING_KEY": "c2hvcnQ=", "USERS_EVENT_KEYS": "nope"},
 			wantKey: dev.KeyID(), pinned: dev.KeyID(),
-			problems: []string{`EVENT_SIGNING_KEY "…" is not 32 bytes in base64`, `USERS_EVENT_KEYS "nope" holds "nope", which is not a 32-byte Ed25519 public key in base64 (scs-users eventkey prints it)`}},
+			problems: []string{`EVENT_SIGNING_KEY "…" is not 32 bytes in base64`, `USERS_EVENT_KEYS "(not shown)" holds a value that is not a 32-byte Ed25519 public key in base64 (scs-users eventkey prints one)`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := runtimeconfig.NewParser(func(k string) string { return tc.env[k] })

@@ -44,8 +44,15 @@ const (
 
 // envelope is one publication: a frame for some users, or an order to close a
 // user's connections.
+//
+// At (unix milliseconds) and Seq (counting up per instance) are under the MAC
+// with the rest, so that a genuine publication replayed later, or twice, is
+// refused: without them whoever can publish to the exchange could send a
+// waiting user to an old conversation again.
 type envelope struct {
 	Instance string          `json:"instance"`
+	At       int64           `json:"at"`
+	Seq      uint64          `json:"seq"`
 	To       []string        `json:"to,omitempty"`
 	Frame    json.RawMessage `json:"frame,omitempty"`
 	Close    *closeOrder     `json:"close,omitempty"`
@@ -72,6 +79,7 @@ func (h *Hub) Run(ctx context.Context) error {
 
 // publish hands e to the publisher without waiting.
 func (h *Hub) publish(e envelope) {
+	e.At, e.Seq = time.Now().UnixMilli(), h.pubSeq.Add(1)
 	body, err := json.Marshal(e)
 	if err != nil {
 		// The frame was checked by Deliver; nothing else can fail to encode.
@@ -222,8 +230,42 @@ func (h *Hub) refused() {
 	now := time.Now().UnixNano()
 	last := h.lastForgedLog.Load()
 	if now-last >= int64(dropLogEvery) && h.lastForgedLog.CompareAndSwap(last, now) {
-		h.logger.Warn("live: dropping publications that no instance of scs-chat made (no or a wrong MAC)", "refused_total", n)
+		h.logger.Warn("live: dropping publications that no instance of scs-chat made (no or a wrong MAC, old, or seen before)", "refused_total", n)
 	}
+}
+
+// maxSkew is how far ahead of this instance's clock another instance's may be.
+const maxSkew = 5 * time.Second
+
+// fresh reports whether e is new: made within the queue's TTL (nothing older
+// can be in the queue) and after every publication seen from its instance.
+// Only the subscriber's goroutine calls it.
+func (h *Hub) fresh(e envelope) bool {
+	now := time.Now()
+	at := time.UnixMilli(e.At)
+	if at.Before(now.Add(-queueTTL)) || at.After(now.Add(maxSkew)) {
+		return false
+	}
+	if last, ok := h.seen[e.Instance]; ok && e.Seq <= last.seq {
+		return false
+	}
+	if len(h.seen) > 64 {
+		// Instances come and go (each start is a new one); one unheard of for
+		// a TTL can send nothing that is still fresh.
+		for id, s := range h.seen {
+			if now.Sub(s.at) > queueTTL+maxSkew {
+				delete(h.seen, id)
+			}
+		}
+	}
+	h.seen[e.Instance] = seenInstance{seq: e.Seq, at: now}
+	return true
+}
+
+// seenInstance is the newest publication seen from an instance.
+type seenInstance struct {
+	seq uint64
+	at  time.Time
 }
 
 // receive handles one publication from the exchange.
@@ -234,6 +276,10 @@ func (h *Hub) receive(body []byte) {
 		return
 	}
 	if e.Instance == h.instance {
+		return
+	}
+	if !h.fresh(e) {
+		h.refused()
 		return
 	}
 	switch {

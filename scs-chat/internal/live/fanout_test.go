@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"log/slog"
 	"strings"
 	"testing"
@@ -251,5 +252,53 @@ func TestAHubOnTheBrokerNeedsAKey(t *testing.T) {
 	_, err := NewHub(Config{Backend: newFakeBackend(nil), Subscriber: &broker.Runner{}, Publisher: &broker.Runner{}})
 	if err == nil || !strings.Contains(err.Error(), "Config.Key") {
 		t.Errorf("NewHub without a key = %v, want a refusal", err)
+	}
+}
+
+// TestAGenuinePublicationReplayedIsDropped plays whoever can publish to the
+// exchange and kept a copy of a genuine publication (with its MAC): sent
+// again, or sent after the queue's TTL, it is refused.
+func TestAGenuinePublicationReplayedIsDropped(t *testing.T) {
+	amqpURL := servicetest.AMQPURL(t)
+	exchange := testExchange(t, amqpURL)
+	one := startInstance(t, amqpURL, exchange, newFakeBackend(nil))
+	servicetest.Eventually(t, 10*time.Second, "the instance to bind to the exchange", func() bool { return one.hub.Connected() })
+	bob := one.dial(t, "bob")
+	servicetest.Eventually(t, 5*time.Second, "the connection", func() bool { return one.hub.Connections("bob") == 1 })
+
+	conn, err := amqp.Dial(amqpURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(e envelope) {
+		t.Helper()
+		body, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		headers := amqp.Table{headerMAC: one.hub.mac(body)}
+		if err := ch.PublishWithContext(context.Background(), exchange, "", false, false, amqp.Publishing{Headers: headers, Body: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	matched := Matched("/chat/conversations/old")
+	genuine := envelope{Instance: "other-instance", At: time.Now().UnixMilli(), Seq: 7, To: []string{"bob"}, Frame: matched}
+	send(genuine)
+	bob.expect(serverFrame{Type: "matched", URL: "/chat/conversations/old"})
+	send(genuine) // the same publication again
+	stale := genuine
+	stale.Seq, stale.At = 8, time.Now().Add(-time.Minute).UnixMilli()
+	send(stale) // an old one never seen
+	servicetest.Eventually(t, 5*time.Second, "the replays to be refused", func() bool {
+		return metricValue(t, one.hub, "chat_live_refused_publications_total") == 2
+	})
+	bob.pingPong()
+	if n := metricValue(t, one.hub, "chat_live_remote_frames_total"); n != 1 {
+		t.Errorf("the instance delivered %v frames from others, want the genuine one alone", n)
 	}
 }

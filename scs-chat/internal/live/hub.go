@@ -99,6 +99,10 @@ type Hub struct {
 	lastDropLog  atomic.Int64
 	// lastForgedLog limits the warnings about publications no instance made.
 	lastForgedLog atomic.Int64
+	// pubSeq numbers this instance's publications; seen holds the newest seen
+	// from each other instance (see fresh).
+	pubSeq atomic.Uint64
+	seen   map[string]seenInstance
 
 	m metrics
 }
@@ -138,6 +142,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		instance:     rand.Text()[:16],
 		users:        make(map[string]map[*conn]struct{}),
 		publications: make(chan []byte, cfg.PublishQueue),
+		seen:         make(map[string]seenInstance),
 	}
 	h.logger = cfg.Logger.With("instance", h.instance)
 	return h, nil

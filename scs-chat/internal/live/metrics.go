@@ -35,7 +35,7 @@ var (
 	remoteFramesDesc = prometheus.NewDesc("chat_live_remote_frames_total",
 		"Frames received from other instances for local delivery.", nil, nil)
 	forgedDesc = prometheus.NewDesc("chat_live_refused_publications_total",
-		"Publications on the fan-out exchange that no instance of scs-chat made (no or a wrong MAC), dropped.", nil, nil)
+		"Publications on the fan-out exchange that no instance of scs-chat made (no or a wrong MAC), or replayed (old, or seen before), dropped.", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
