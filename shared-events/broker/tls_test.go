@@ -61,14 +61,20 @@ func newCA(t *testing.T, name string) testCA {
 // serverCert is a certificate for 127.0.0.1 and localhost signed by ca.
 func (ca testCA) serverCert(t *testing.T) tls.Certificate {
 	t.Helper()
+	return ca.serverCertFor(t, []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
+}
+
+// serverCertFor is a certificate for the given names and addresses signed by ca.
+func (ca testCA) serverCertFor(t *testing.T, names []string, ips []net.IP) tls.Certificate {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: names[0]},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames: names, IPAddresses: ips,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
@@ -172,6 +178,25 @@ func TestDialOverTLSRefusesABrokerOfAnotherCA(t *testing.T) {
 		t.Fatalf("Dial = %v, want an UnreachableError for an unknown authority", err)
 	}
 	if msg := err.Error(); !strings.Contains(msg, "its TLS certificate is not signed by a CA this system trusts (set AMQP_CA_FILE") {
+		t.Errorf("the error does not say plainly what is wrong: %q", msg)
+	}
+}
+
+// TestDialOverTLSRefusesACertificateForAnotherHost: the right CA signed it, but
+// for another broker (a certificate the CA gave some other host, replayed by
+// whoever sits on the path).
+func TestDialOverTLSRefusesACertificateForAnotherHost(t *testing.T) {
+	base := servicetest.AMQPURL(t)
+	u, _ := url.Parse(base)
+	ca := newCA(t, "scs-test-ca")
+	addr := tlsProxy(t, ca.serverCertFor(t, []string{"other-broker.example"}, nil), u.Host)
+
+	_, err := broker.Dial(context.Background(), amqpsURL(t, base, addr, ca.file), "tls-test")
+	var invalid x509.HostnameError
+	if !errors.As(err, &invalid) {
+		t.Fatalf("Dial = %v, want a refusal for a certificate of another host", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "its TLS certificate is not for the host in AMQP_URL") {
 		t.Errorf("the error does not say plainly what is wrong: %q", msg)
 	}
 }
