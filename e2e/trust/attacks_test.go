@@ -377,6 +377,10 @@ func TestRotatingUsersEventKeyOnTheRunningPlatform(t *testing.T) {
 
 	// The owner switches; the consumers hold both keys.
 	p.Reconfigure(t, "users", map[string]string{"EVENT_SIGNING_KEY": nextSeed})
+	// Its history, which the feed serves, moves to the new key.
+	if out := p.Command(t, "users", "eventkey", "resign", old.PublicKey()); !strings.Contains(out, "signed ") || strings.Contains(out, "left ") {
+		t.Errorf("eventkey resign said %q", out)
+	}
 	alice.logIn(t, p.URL)
 	if status := alice.post(t, p.URL+"/users/account/name", url.Values{"display_name": {"Alice Two"}}); status != http.StatusSeeOther {
 		t.Fatalf("rename: status %d", status)

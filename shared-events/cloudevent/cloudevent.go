@@ -209,10 +209,12 @@ type wire struct {
 
 // SigningInput is what the owner signs: the event's JSON encoding without its
 // signature (with the key id, so that a signature cannot be moved to another
-// key). It is computed from the decoded attributes, not from the bytes received,
-// so a consumer checks the very values it is about to apply.
+// key) and without its sequence, which the outbox assigns as it stores the
+// signed event and which no consumer applies (it only pages the feed). It is
+// computed from the decoded attributes, not from the bytes received, so a
+// consumer checks the very values it is about to apply.
 func (e Event) SigningInput() ([]byte, error) {
-	e.Signature = ""
+	e.Signature, e.Sequence = "", 0
 	return e.MarshalJSON()
 }
 

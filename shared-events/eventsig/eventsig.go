@@ -1,22 +1,26 @@
-// Package eventsig signs every event as it leaves its owner and verifies it
+// Package eventsig signs every event where its owner stores it and verifies it
 // where it arrives, so that a consumer applies only what the owner itself said.
 //
 // The broker is not a trust root: whoever holds a broker credential (a
 // compromised system, an operator, the broker's administrator) can publish to
 // any exchange the credential may write, and the broker's permissions cannot
 // say "only scs-users may vouch for a token key". So each owner holds an
-// Ed25519 key (EVENT_SIGNING_KEY) and signs each event on its way out, through
-// the relay and through the feed alike; each consumer pins the owner's public
+// Ed25519 key (EVENT_SIGNING_KEY) and signs each event as its outbox stores it,
+// in the transaction of the change; the relay and the feed send it as stored.
+// Each consumer pins the owner's public
 // keys in its own configuration (USERS_EVENT_KEYS, CHAT_EVENT_KEYS) and
 // refuses anything else. A forged, altered, unsigned or foreign event is
 // dead-lettered with the reason, never applied.
 //
-// Events are signed when they are sent, not when they are stored: the owner's
-// history is then always signed with its current key, and a key retired after
-// a rotation leaves nothing behind that a consumer would have to keep trusting.
+// Events are signed when they are stored, not when they are sent: the key is in
+// the process, not in the database, so a row that anyone with write access to
+// the database adds to the outbox carries no valid signature. After a rotation
+// the owner signs its stored history again with the new key (outbox.Resign),
+// so that a consumer need not keep trusting the old one.
 //
 // What is signed is the event's JSON encoding (cloudevent.Event.SigningInput):
-// every attribute, the data and the key id, but not the signature itself.
+// every attribute the platform defines, the data and the key id, but not the
+// signature itself nor the sequence, which the outbox assigns.
 package eventsig
 
 import (

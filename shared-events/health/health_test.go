@@ -65,7 +65,7 @@ func TestReady(t *testing.T) {
 func TestDatabaseAndOutboxChecks(t *testing.T) {
 	db := servicetest.SQLite(t)
 	ctx := context.Background()
-	o := outbox.New(db, eventsig.DevelopmentSigner("health"))
+	o := outbox.New(db, eventsig.DevelopmentSigner("users"))
 	if err := o.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -35,8 +36,9 @@ const notifyChannel = "scs_outbox"
 type Outbox struct {
 	db   *sqldb.DB
 	wake chan struct{}
-	// signer signs every event that leaves the outbox, through the relay or
-	// the feed (see eventsig: signed when sent, so always with today's key).
+	// signer signs every event as it is stored, in the transaction of the
+	// change: the key lives in the process, not in the database, so a row that
+	// anyone else writes into the table carries no valid signature.
 	signer *eventsig.Signer
 
 	// insert is prepared once: database/sql keeps it prepared per connection and
@@ -51,8 +53,8 @@ func (o *Outbox) insertStmt(ctx context.Context) (*sql.Stmt, error) {
 	defer o.insertMu.Unlock()
 	if o.insert == nil {
 		st, err := o.db.PrepareContext(ctx, `INSERT INTO outbox
-			(event_id, source, type, subject, occurred_at_us, aggregate_version, traceparent, data)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`)
+			(event_id, source, type, subject, occurred_at_us, aggregate_version, traceparent, data, signature_key, signature)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`)
 		if err != nil {
 			return nil, fmt.Errorf("outbox: prepare insert: %w", err)
 		}
@@ -61,7 +63,7 @@ func (o *Outbox) insertStmt(ctx context.Context) (*sql.Stmt, error) {
 	return o.insert, nil
 }
 
-// New returns the outbox in db, whose events leave it signed by signer, and
+// New returns the outbox in db, whose events are signed by signer, and
 // registers a commit hook on db, so that the local relay wakes as soon as any
 // sqldb.DB.InTx transaction commits. A nil signer is a programming error: no
 // event leaves an owner unsigned.
@@ -126,8 +128,15 @@ func (o *Outbox) Append(ctx context.Context, tx *sql.Tx, events ...cloudevent.Ev
 		if err := ev.Validate(); err != nil {
 			return fmt.Errorf("outbox: refuse %s: %w", ev.Type, err)
 		}
+		// Stored as it is read back: in microseconds, as the column holds it.
+		ev.Time = time.UnixMicro(ev.Time.UnixMicro()).UTC()
+		signed, err := o.signer.Sign(ev)
+		if err != nil {
+			return fmt.Errorf("outbox: refuse %s: %w", ev.Type, err)
+		}
 		if _, err := insert.ExecContext(ctx,
-			ev.ID, ev.Source, ev.Type, ev.Subject, ev.Time.UnixMicro(), ev.AggregateVersion, ev.TraceParent, string(ev.Data)); err != nil {
+			ev.ID, ev.Source, ev.Type, ev.Subject, ev.Time.UnixMicro(), ev.AggregateVersion, ev.TraceParent, string(ev.Data),
+			signed.SignatureKey, signed.Signature); err != nil {
 			return fmt.Errorf("outbox: append %s: %w", ev.Type, err)
 		}
 	}
@@ -137,6 +146,94 @@ func (o *Outbox) Append(ctx context.Context, tx *sql.Tx, events ...cloudevent.Ev
 		}
 	}
 	return nil
+}
+
+// SignStored signs, once, the rows stored before events were signed as they
+// are stored (outbox_unsigned_through holds the last of them), and returns
+// how many it signed. A row without a signature stored later is never signed:
+// nobody but Append writes a genuine one.
+func (o *Outbox) SignStored(ctx context.Context) (int64, error) {
+	var n int64
+	err := o.db.InTx(ctx, func(tx *sql.Tx) error {
+		var through int64
+		err := tx.QueryRowContext(ctx, `SELECT seq FROM outbox_unsigned_through`).Scan(&through)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		events, err := scanEvents(tx.QueryContext(ctx, selectEvents+`WHERE seq <= $1 AND signature = '' ORDER BY seq`, through))
+		if err != nil {
+			return err
+		}
+		for _, ev := range events {
+			signed, err := o.signer.Sign(ev)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET signature_key = $1, signature = $2 WHERE seq = $3`,
+				signed.SignatureKey, signed.Signature, ev.Sequence); err != nil {
+				return err
+			}
+			n++
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM outbox_unsigned_through`)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("outbox: sign the rows stored before signatures: %w", err)
+	}
+	return n, nil
+}
+
+// Resign signs again, with the outbox's signer, every stored event that one of
+// previous signed (or the signer itself), and returns how many it signed and
+// how many it left alone because none of those keys signed them. It is the
+// last step of rotating the owner's key (README, "Trust model"): the history
+// that the feed serves then carries the new key, and consumers can drop the
+// old one. A row nobody of previous signed stays as it is: it is not the
+// owner's, and consumers keep refusing it.
+func (o *Outbox) Resign(ctx context.Context, previous *eventsig.Keys) (resigned, refused int64, err error) {
+	current := o.signer.Keys()
+	var after int64
+	for {
+		var page []cloudevent.Event
+		page, err = scanEvents(o.db.QueryContext(ctx, selectEvents+`WHERE seq > $1 ORDER BY seq`+sqldb.Limit(500), after))
+		if err != nil {
+			return resigned, refused, fmt.Errorf("outbox: resign: %w", err)
+		}
+		if len(page) == 0 {
+			return resigned, refused, nil
+		}
+		err = o.db.InTx(ctx, func(tx *sql.Tx) error {
+			for _, ev := range page {
+				if ev.SignatureKey == o.signer.KeyID() && current.Verify(ev) == nil {
+					continue
+				}
+				if previous.Verify(ev) != nil {
+					refused++
+					continue
+				}
+				signed, err := o.signer.Sign(ev)
+				if err != nil {
+					return err
+				}
+				// Only the row as it was read: a concurrent Forget may have
+				// deleted it meanwhile, which is fine.
+				if _, err := tx.ExecContext(ctx, `UPDATE outbox SET signature_key = $1, signature = $2 WHERE seq = $3 AND signature = $4`,
+					signed.SignatureKey, signed.Signature, ev.Sequence, ev.Signature); err != nil {
+					return err
+				}
+				resigned++
+			}
+			return nil
+		})
+		if err != nil {
+			return resigned, refused, fmt.Errorf("outbox: resign: %w", err)
+		}
+		after = page[len(page)-1].Sequence
+	}
 }
 
 // Forget deletes, in tx, the events of one aggregate's subject (aggregate is
@@ -158,7 +255,7 @@ func (o *Outbox) Forget(ctx context.Context, tx *sql.Tx, aggregate, subject stri
 	return res.RowsAffected()
 }
 
-const selectEvents = `SELECT seq, event_id, source, type, subject, occurred_at_us, aggregate_version, traceparent, data FROM outbox `
+const selectEvents = `SELECT seq, event_id, source, type, subject, occurred_at_us, aggregate_version, traceparent, data, signature_key, signature FROM outbox `
 
 // Read returns up to limit events with a sequence greater than after, in order,
 // and the highest sequence stored (for progress reports). It reads sent and unsent
@@ -171,7 +268,7 @@ func (o *Outbox) Read(ctx context.Context, after int64, limit int) (events []clo
 	if err := o.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM outbox`).Scan(&head); err != nil {
 		return nil, 0, fmt.Errorf("outbox: read head: %w", err)
 	}
-	events, err = o.scanSigned(o.db.QueryContext(ctx, selectEvents+`WHERE seq > $1 ORDER BY seq`+sqldb.Limit(limit), after))
+	events, err = scanEvents(o.db.QueryContext(ctx, selectEvents+`WHERE seq > $1 ORDER BY seq`+sqldb.Limit(limit), after))
 	if err != nil {
 		return nil, 0, fmt.Errorf("outbox: read after %d: %w", after, err)
 	}
@@ -187,7 +284,7 @@ func lastSequence(events []cloudevent.Event) int64 {
 
 // unsent returns up to limit unsent events with a sequence greater than after.
 func (o *Outbox) unsent(ctx context.Context, after int64, limit int) ([]cloudevent.Event, error) {
-	evs, err := o.scanSigned(o.db.QueryContext(ctx, selectEvents+`WHERE sent_at_us IS NULL AND seq > $1 ORDER BY seq`+sqldb.Limit(limit), after))
+	evs, err := scanEvents(o.db.QueryContext(ctx, selectEvents+`WHERE sent_at_us IS NULL AND seq > $1 ORDER BY seq`+sqldb.Limit(limit), after))
 	if err != nil {
 		return nil, fmt.Errorf("outbox: read unsent: %w", err)
 	}
@@ -217,20 +314,6 @@ func (o *Outbox) Backlog(ctx context.Context) (count int64, oldest time.Duration
 	return count, oldest, nil
 }
 
-// scanSigned reads events as they leave the outbox: signed.
-func (o *Outbox) scanSigned(rows *sql.Rows, err error) ([]cloudevent.Event, error) {
-	events, err := scanEvents(rows, err)
-	if err != nil {
-		return nil, err
-	}
-	for i, ev := range events {
-		if events[i], err = o.signer.Sign(ev); err != nil {
-			return nil, err
-		}
-	}
-	return events, nil
-}
-
 func scanEvents(rows *sql.Rows, err error) ([]cloudevent.Event, error) {
 	if err != nil {
 		return nil, err
@@ -241,7 +324,8 @@ func scanEvents(rows *sql.Rows, err error) ([]cloudevent.Event, error) {
 		var ev cloudevent.Event
 		var us int64
 		var data string
-		if err := rows.Scan(&ev.Sequence, &ev.ID, &ev.Source, &ev.Type, &ev.Subject, &us, &ev.AggregateVersion, &ev.TraceParent, &data); err != nil {
+		if err := rows.Scan(&ev.Sequence, &ev.ID, &ev.Source, &ev.Type, &ev.Subject, &us, &ev.AggregateVersion, &ev.TraceParent, &data,
+			&ev.SignatureKey, &ev.Signature); err != nil {
 			return nil, err
 		}
 		ev.Time = time.UnixMicro(us).UTC()

@@ -2,6 +2,7 @@ package outbox_test
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"fmt"
 	"strings"
@@ -195,4 +196,146 @@ func TestForget(t *testing.T) {
 			}
 		})
 	}
+}
+
+// insertRaw writes a row into the outbox as someone with write access to the
+// database alone would: no key, so no valid signature.
+func insertRaw(t *testing.T, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, ev cloudevent.Event, signatureKey, signature string) {
+	t.Helper()
+	if _, err := db.ExecContext(context.Background(), `INSERT INTO outbox
+		(event_id, source, type, subject, occurred_at_us, aggregate_version, traceparent, data, signature_key, signature)
+		VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, $9)`,
+		ev.ID, ev.Source, ev.Type, ev.Subject, ev.Time.UnixMicro(), ev.AggregateVersion, string(ev.Data), signatureKey, signature); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEventsAreSignedAsTheyAreStored(t *testing.T) {
+	for _, b := range servicetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			db := b.Open(t)
+			ctx := context.Background()
+			signer := eventsig.DevelopmentSigner("users")
+			o := outbox.New(db, signer)
+			if err := o.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.InTx(ctx, func(tx *sql.Tx) error { return o.Append(ctx, tx, newEvent(t, "a", 1)) }); err != nil {
+				t.Fatal(err)
+			}
+			insertRaw(t, db, newEvent(t, "b", 1), "", "")
+			events, _, err := o.Read(ctx, 0, 10)
+			if err != nil || len(events) != 2 {
+				t.Fatalf("Read = %d events, %v", len(events), err)
+			}
+			if err := signer.Keys().Verify(events[0]); err != nil {
+				t.Errorf("the appended event does not verify: %v", err)
+			}
+			// The outbox passes on what it holds; the consumers refuse it.
+			if err := signer.Keys().Verify(events[1]); err == nil {
+				t.Error("a row written into the table without the key verifies")
+			}
+			// Nor does a start sign it: only the rows from before signatures are.
+			if n, err := o.SignStored(ctx); err != nil || n != 0 {
+				t.Errorf("SignStored = %d, %v; want nothing signed", n, err)
+			}
+		})
+	}
+}
+
+func TestTheRowsFromBeforeSignaturesAreSignedOnce(t *testing.T) {
+	db := servicetest.SQLite(t)
+	ctx := context.Background()
+	signer := eventsig.DevelopmentSigner("users")
+	o := outbox.New(db, signer)
+	if err := o.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// As the migration finds a table of unsigned rows.
+	insertRaw(t, db, newEvent(t, "old-1", 1), "", "")
+	insertRaw(t, db, newEvent(t, "old-2", 1), "", "")
+	if _, err := db.ExecContext(ctx, `UPDATE outbox_unsigned_through SET seq = (SELECT MAX(seq) FROM outbox)`); err != nil {
+		t.Fatal(err)
+	}
+	insertRaw(t, db, newEvent(t, "later", 1), "", "")
+	if n, err := o.SignStored(ctx); err != nil || n != 2 {
+		t.Fatalf("SignStored = %d, %v; want the two old rows", n, err)
+	}
+	if n, err := o.SignStored(ctx); err != nil || n != 0 {
+		t.Errorf("SignStored again = %d, %v; want nothing", n, err)
+	}
+	events, _, err := o.Read(ctx, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range events {
+		err := signer.Keys().Verify(ev)
+		if ev.Subject == "later" && err == nil {
+			t.Error("a row without a signature stored after the migration was signed")
+		}
+		if ev.Subject != "later" && err != nil {
+			t.Errorf("old row %s: %v", ev.Subject, err)
+		}
+	}
+}
+
+func TestResignMovesTheOwnersHistoryToItsNewKeyAndNothingElse(t *testing.T) {
+	for _, b := range servicetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			db := b.Open(t)
+			ctx := context.Background()
+			old, next, stranger := newSigner(t), newSigner(t), newSigner(t)
+			before := outbox.New(db, old)
+			if err := before.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.InTx(ctx, func(tx *sql.Tx) error {
+				return before.Append(ctx, tx, newEvent(t, "a", 1), newEvent(t, "b", 1))
+			}); err != nil {
+				t.Fatal(err)
+			}
+			foreign, err := stranger.Sign(newEvent(t, "c", 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			insertRaw(t, db, foreign, foreign.SignatureKey, foreign.Signature)
+			after := outbox.New(db, next)
+			if err := db.InTx(ctx, func(tx *sql.Tx) error { return after.Append(ctx, tx, newEvent(t, "d", 1)) }); err != nil {
+				t.Fatal(err)
+			}
+
+			resigned, refused, err := after.Resign(ctx, old.Keys())
+			if err != nil || resigned != 2 || refused != 1 {
+				t.Fatalf("Resign = %d resigned, %d refused, %v; want 2 and 1", resigned, refused, err)
+			}
+			events, _, err := after.Read(ctx, 0, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range events {
+				err := next.Keys().Verify(ev)
+				if ev.Subject == "c" && err == nil {
+					t.Error("Resign signed a row the old key never signed")
+				}
+				if ev.Subject != "c" && err != nil {
+					t.Errorf("%s does not verify with the new key: %v", ev.Subject, err)
+				}
+			}
+		})
+	}
+}
+
+func newSigner(t *testing.T) *eventsig.Signer {
+	t.Helper()
+	seed := make([]byte, 32)
+	if _, err := rand.Read(seed); err != nil {
+		t.Fatal(err)
+	}
+	s, err := eventsig.NewSigner("users", seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -131,6 +131,11 @@ func (r *Relay) Run(ctx context.Context) error {
 			sleep(ctx, time.Second)
 			continue
 		}
+		if n, err := r.Outbox.SignStored(leaderCtx); err != nil {
+			r.Logger.Warn("outbox relay cannot sign the rows stored before signatures; they go unsigned, and consumers refuse them", "err", err)
+		} else if n > 0 {
+			r.Logger.Info("outbox relay signed the rows stored before signatures", "rows", n)
+		}
 		_ = r.Broker.Run(leaderCtx, r.session)
 		release()
 		if ctx.Err() == nil {

@@ -46,8 +46,8 @@ func benchOurs(ctx context.Context, cfg config, n names, c clock, logger *slog.L
 	}
 	defer replicaDB.Close()
 
-	// Signed and verified as in the systems: the figures include what the
-	// signatures cost (measured apart in signatureCost).
+	// Signed as stored and verified as received, as in the systems: the figures
+	// include what the signatures cost (measured apart in signatureCost).
 	ob := outbox.New(ownerDB, eventsig.DevelopmentSigner(n.owner))
 	if err := ob.Migrate(ctx); err != nil {
 		return scenarioResult{}, err

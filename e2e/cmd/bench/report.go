@@ -180,7 +180,7 @@ func (r replication) section() section {
 	fmt.Fprintf(&b, "\n%s\n\n%s\n", r.pace(), r.signatureLine())
 	fmt.Fprintf(&b, "\n- (a) raw broker: publisher confirms with at most %d messages unconfirmed (as `outbox.Relay`), persistent messages into a quorum queue declared by `topology`, one consumer with manual acks, prefetch %d, one multiple ack per batch of up to %d; no database.\n",
 		cfg.Window, cfg.Prefetch, rawBatchSize)
-	fmt.Fprintf(&b, "- (b) ours: `sqldb.DB.InTx` + `outbox.Append` into an outbox on a SQLite file, `outbox.Relay` (window %d) signing each event and publishing it to the same kind of queue, `consumer.Consumer` (prefetch %d, default batch) checking each event's signature (as every system does) and applying it with its inbox row and aggregate version and a handler that upserts a replica table in a second SQLite file.\n",
+	fmt.Fprintf(&b, "- (b) ours: `sqldb.DB.InTx` + `outbox.Append` (which signs each event) into an outbox on a SQLite file, `outbox.Relay` (window %d) publishing to the same kind of queue, `consumer.Consumer` (prefetch %d, default batch) checking each event's signature (as every system does) and applying it with its inbox row and aggregate version and a handler that upserts a replica table in a second SQLite file.\n",
 		cfg.Window, cfg.Prefetch)
 	fmt.Fprintf(&b, "- Events/s: %s events sent as fast as the sender goes, after %d warm-up events; rate = N ÷ (first publish or commit → last ack or replica commit). \"Sender's rate\" is N ÷ (first → last confirm, or last outbox commit) in the same run: when it is close to events/s, the sender set the pace.\n",
 		thousands(float64(cfg.Events)), cfg.Warmup)

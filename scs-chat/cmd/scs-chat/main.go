@@ -65,14 +65,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		case "healthcheck":
 			return serve.Healthcheck(ctx, cfg.HTTPAddr)
 		case "eventkey":
-			// The public half of EVENT_SIGNING_KEY, for the consumers' CHAT_EVENT_KEYS.
-			_, err := fmt.Fprintln(stdout, cfg.EventSigner.PublicKey())
-			return err
+			return outbox.EventKeyCommand(ctx, args[2:], system, cfg.EventSigner, cfg.DatabaseURL, stdout,
+				func(msg string) error { return serve.UsageError(msg) })
 		case "deadletters":
 			queues := []string{topology.Queue(system, "users")}
 			return deadletter.Command(ctx, args[2:], cfg.AMQPURL, queues, stdout, stderr)
 		default:
-			return serve.UsageError(fmt.Sprintf("unknown command %q; usage: scs-chat [healthcheck | eventkey | deadletters list|replay]", args[1]))
+			return serve.UsageError(fmt.Sprintf("unknown command %q; usage: scs-chat [healthcheck | eventkey [resign OLD_KEYS] | deadletters list|replay]", args[1]))
 		}
 	}
 	logger := cfg.NewLogger(stderr).With("system", system)

@@ -10,6 +10,7 @@
 //	scs-users keys rotate           a new signing key now, with an overlap
 //	scs-users keys revoke KID       end a leaked key at once
 //	scs-users eventkey              the public key chat and cards pin (USERS_EVENT_KEYS)
+//	scs-users eventkey resign OLD   after a rotation, the stored history signed again with the new key
 //	scs-users deadletters list|replay
 //
 // Configuration comes from the environment; see package config.
@@ -60,7 +61,7 @@ const shutdownTimeout = 10 * time.Second
 const maxHashWait = 10 * time.Second
 
 // usage is the command line, for a command it does not understand.
-const usage = "usage: scs-users [healthcheck | eventkey | admin grant|revoke EMAIL | keys list|rotate|revoke KID | deadletters list|replay]"
+const usage = "usage: scs-users [healthcheck | eventkey [resign OLD_KEYS] | admin grant|revoke EMAIL | keys list|rotate|revoke KID | deadletters list|replay]"
 
 func main() {
 	if err := run(context.Background(), os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
@@ -82,9 +83,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		case "healthcheck":
 			return serve.Healthcheck(ctx, cfg.HTTPAddr)
 		case "eventkey":
-			// The public half of EVENT_SIGNING_KEY, for the consumers' USERS_EVENT_KEYS.
-			_, err := fmt.Fprintln(stdout, cfg.EventSigner.PublicKey())
-			return err
+			return outbox.EventKeyCommand(ctx, args[2:], system, cfg.EventSigner, cfg.DatabaseURL, stdout,
+				func(msg string) error { return serve.UsageError(msg) })
 		case "deadletters":
 			return deadletter.Command(ctx, args[2:], cfg.AMQPURL, []string{topology.Queue(system, "chat")}, stdout, stderr)
 		case "admin":
