@@ -206,7 +206,7 @@ func TestComposeDatabasesHaveNamedVolumes(t *testing.T) {
 	}
 }
 
-// A database is reachable from its own system only, as ARCHITECTURE.md has
+// A database is reachable from its own system only, as docs/architecture.md has
 // it (systems never read each other's database), and the front door reaches
 // the systems, not their databases or the broker.
 func TestComposeNetworksKeepEachDatabaseToItsSystem(t *testing.T) {
@@ -234,7 +234,7 @@ func TestComposeNetworksKeepEachDatabaseToItsSystem(t *testing.T) {
 	}
 }
 
-// The systems get the runtime contract of ARCHITECTURE.md, pointed at their
+// The systems get the runtime contract of docs/architecture.md, pointed at their
 // own database and the broker of compose, with the secrets of the
 // environment.
 func TestComposeSystemsEnvironment(t *testing.T) {

@@ -144,7 +144,7 @@ func replacePath(t *testing.T, system string) string {
 	return m[1]
 }
 
-// TestDockerfiles reads each system's Dockerfile for what ARCHITECTURE.md and
+// TestDockerfiles reads each system's Dockerfile for what docs/architecture.md and
 // the runtime contract ask of its image: built from the module alone
 // (GOWORK=off) out of its own directory and shared-events/ only, a static
 // binary, a small final image running as a non-root user with no

@@ -2,7 +2,7 @@
 // idempotent, so every process declares what it needs at start-up and after every
 // reconnect.
 //
-// Names follow ARCHITECTURE.md: one topic exchange per owner ("users.events"), one
+// Names follow docs/architecture.md: one topic exchange per owner ("users.events"), one
 // quorum queue per consumer and owner ("chat.from-users") with a dead-letter queue
 // beside it ("chat.from-users.dead").
 package topology
