@@ -203,26 +203,32 @@ func TestDeliverDropsWhatThePublishQueueCannotTake(t *testing.T) {
 	}
 }
 
-// TestAPublicationNoInstanceMadeIsDropped plays whoever else can publish to
-// the exchange (the broker's administrator): a made-up message for bob, and an
-// order to close his connections, without the instances' key or with another.
-func TestAPublicationNoInstanceMadeIsDropped(t *testing.T) {
+// intruderScene is one instance with bob connected, and a channel of someone
+// else who may publish to the instances' exchange.
+func intruderScene(t *testing.T) (one *testServer, bob *client, exchange string, ch *amqp.Channel) {
+	t.Helper()
 	amqpURL := servicetest.AMQPURL(t)
-	exchange := testExchange(t, amqpURL)
-	one := startInstance(t, amqpURL, exchange, newFakeBackend(nil))
+	exchange = testExchange(t, amqpURL)
+	one = startInstance(t, amqpURL, exchange, newFakeBackend(nil))
 	servicetest.Eventually(t, 10*time.Second, "the instance to bind to the exchange", func() bool { return one.hub.Connected() })
-	bob := one.dial(t, "bob")
+	bob = one.dial(t, "bob")
 	servicetest.Eventually(t, 5*time.Second, "the connection", func() bool { return one.hub.Connections("bob") == 1 })
-
 	conn, err := amqp.Dial(amqpURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
+	t.Cleanup(func() { conn.Close() })
+	if ch, err = conn.Channel(); err != nil {
 		t.Fatal(err)
 	}
+	return one, bob, exchange, ch
+}
+
+// TestAPublicationNoInstanceMadeIsDropped plays whoever else can publish to
+// the exchange (the broker's administrator): a made-up message for bob, and an
+// order to close his connections, without the instances' key or with another.
+func TestAPublicationNoInstanceMadeIsDropped(t *testing.T) {
+	one, bob, exchange, ch := intruderScene(t)
 	forged := []string{
 		`{"instance":"intruder","to":["bob"],"frame":{"type":"message","conversation":"c1","seq":99,"from":"alice","text":"send me your password"}}`,
 		`{"instance":"intruder","close":{"user":"bob","reason":"bye"}}`,
@@ -259,22 +265,7 @@ func TestAHubOnTheBrokerNeedsAKey(t *testing.T) {
 // exchange and kept a copy of a genuine publication (with its MAC): sent
 // again, or sent after the queue's TTL, it is refused.
 func TestAGenuinePublicationReplayedIsDropped(t *testing.T) {
-	amqpURL := servicetest.AMQPURL(t)
-	exchange := testExchange(t, amqpURL)
-	one := startInstance(t, amqpURL, exchange, newFakeBackend(nil))
-	servicetest.Eventually(t, 10*time.Second, "the instance to bind to the exchange", func() bool { return one.hub.Connected() })
-	bob := one.dial(t, "bob")
-	servicetest.Eventually(t, 5*time.Second, "the connection", func() bool { return one.hub.Connections("bob") == 1 })
-
-	conn, err := amqp.Dial(amqpURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	one, bob, exchange, ch := intruderScene(t)
 	send := func(e envelope) {
 		t.Helper()
 		body, err := json.Marshal(e)
