@@ -44,6 +44,9 @@ rabbitmqctl -q set_permissions -p "$vhost" "${prefix}cards" '^(cards\.events|car
 rabbitmqctl -q set_topic_permissions -p "$vhost" "${prefix}cards" 'cards.events' '^cards\.' '^cards\.'
 rabbitmqctl -q set_topic_permissions -p "$vhost" "${prefix}cards" 'users.events' '^users\.' '^users\.'
 
+# Every dead-letter queue bounded (topology.DeadLetterBound).
+rabbitmqctl -q set_policy -p "$vhost" --apply-to queues 'scs-dead-letters-bounded' '\.dead$' '{"max-length":100000,"overflow":"drop-head"}'
+
 # The exchanges, declared as their owners' relays declare them.
 rabbitmqctl -q import_definitions <<EOF
 {"exchanges": [

@@ -150,6 +150,13 @@ func TestBrokerSetupProvisionsTheIdentitiesOnARealBroker(t *testing.T) {
 		}
 	}
 
+	// rabbitmqctl list_policies puts the vhost first: name, pattern, apply-to, definition, priority follow.
+	bound := topology.DeadLetterBound
+	if got := rows(t, "list_policies", "-p", vhost)[vhost]; len(got) != 1 || len(got[0]) < 4 ||
+		got[0][0] != bound.Name || got[0][1] != bound.Pattern || got[0][3] != bound.Definition {
+		t.Errorf("the vhost's policies are %q, want %s on %s with %s", got, bound.Name, bound.Pattern, bound.Definition)
+	}
+
 	old := passwords["chat"]
 	passwords["chat"] = rand.Text()
 	run()

@@ -48,6 +48,9 @@ func Create(ctx context.Context, amqpURL, prefix string) (VHost, error) {
 	if err := provision.FullAccess(ctx, v.Name, u.User.Username()); err != nil {
 		return VHost{}, errors.Join(err, provision.DeleteVHost(context.WithoutCancel(ctx), v.Name))
 	}
+	if err := provision.BoundDeadLetters(ctx, v.Name); err != nil {
+		return VHost{}, errors.Join(err, provision.DeleteVHost(context.WithoutCancel(ctx), v.Name))
+	}
 	v.users, err = provision.Users(ctx, amqpURL, v.Name, topology.Platform)
 	if err != nil {
 		return VHost{}, errors.Join(err, provision.DeleteVHost(context.WithoutCancel(ctx), v.Name))

@@ -88,6 +88,12 @@ func Grant(ctx context.Context, vhost, user string, p topology.Permissions) erro
 	return nil
 }
 
+// BoundDeadLetters sets topology.DeadLetterBound on vhost.
+func BoundDeadLetters(ctx context.Context, vhost string) error {
+	b := topology.DeadLetterBound
+	return rabbitmqctl(ctx, nil, "set_policy", "-p", vhost, "--apply-to", "queues", b.Name, b.Pattern, b.Definition)
+}
+
 // User is a system's user made by Users.
 type User struct {
 	Identity topology.Identity

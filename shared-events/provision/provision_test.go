@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,9 @@ func newPlatform(t *testing.T) *platform {
 			t.Error(err)
 		}
 	})
+	if err := provision.BoundDeadLetters(ctx, p.vhost); err != nil {
+		t.Fatal(err)
+	}
 	users, err := provision.Users(ctx, base, p.vhost, topology.Platform)
 	if err != nil {
 		t.Fatal(err)
@@ -336,5 +340,33 @@ func TestAConsumerWaitsForItsOwnersExchange(t *testing.T) {
 	case <-declared:
 	case <-time.After(10 * time.Second):
 		t.Fatalf("cards did not declare its queue within 10s of users.events; last error: %v", r.LastError())
+	}
+}
+
+// TestEveryDeadLetterQueueIsBounded: refused events could otherwise fill the
+// broker's disk (topology.DeadLetterBound); the consumer queues are not
+// touched by the policy.
+func TestEveryDeadLetterQueueIsBounded(t *testing.T) {
+	p := newPlatform(t)
+	p.start(t)
+	out, err := exec.Command("rabbitmqctl", "-q", "list_queues", "-p", p.vhost, "name", "policy").CombinedOutput()
+	if err != nil {
+		t.Fatalf("rabbitmqctl list_queues: %v: %s", err, out)
+	}
+	policies := map[string]string{}
+	for line := range strings.Lines(string(out)) {
+		if f := strings.Fields(line); len(f) >= 1 {
+			policies[f[0]] = strings.Join(f[1:], " ")
+		}
+	}
+	for _, q := range []string{"chat.from-users.dead", "cards.from-users.dead", "users.from-chat.dead"} {
+		if policies[q] != topology.DeadLetterBound.Name {
+			t.Errorf("%s has policy %q, want %s", q, policies[q], topology.DeadLetterBound.Name)
+		}
+	}
+	for _, q := range []string{"chat.from-users", "cards.from-users", "users.from-chat"} {
+		if policies[q] != "" {
+			t.Errorf("%s has policy %q, want none", q, policies[q])
+		}
 	}
 }

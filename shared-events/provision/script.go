@@ -59,6 +59,8 @@ user() {
 			fmt.Fprintf(&b, "rabbitmqctl -q set_topic_permissions -p \"$vhost\" \"${prefix}%s\" '%s' '%s' '%s'\n", id.System, tp.Exchange, tp.Write, tp.Read)
 		}
 	}
+	bound := topology.DeadLetterBound
+	fmt.Fprintf(&b, "\n# Every dead-letter queue bounded (topology.DeadLetterBound).\nrabbitmqctl -q set_policy -p \"$vhost\" --apply-to queues '%s' '%s' '%s'\n", bound.Name, bound.Pattern, bound.Definition)
 	b.WriteString("\n# The exchanges, declared as their owners' relays declare them.\nrabbitmqctl -q import_definitions <<EOF\n{\"exchanges\": [\n")
 	for i, id := range ids {
 		sep := ","

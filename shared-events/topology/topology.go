@@ -27,6 +27,21 @@ func DeadLetterQueue(queue string) string { return queue + ".dead" }
 // to the dead-letter queue of the queue they came from.
 func DeadLetterExchange(consumer string) string { return consumer + ".dead-letters" }
 
+// DeadLetterBound is the broker policy that bounds every dead-letter queue:
+// whoever may publish to an owner's exchange (its credential, the broker's
+// administrator) can send events that every consumer refuses and keeps as
+// dead letters, and without a bound they would fill the broker's disk until
+// its alarm blocks every publisher of the platform. Past the bound the oldest
+// dead letters go first (a classic queue's drop-head). A policy rather than a
+// queue argument, so that queues declared before it need no migration.
+var DeadLetterBound = struct {
+	Name, Pattern, Definition string
+}{
+	Name:       "scs-dead-letters-bounded",
+	Pattern:    `\.dead$`,
+	Definition: `{"max-length":100000,"overflow":"drop-head"}`,
+}
+
 // DefaultDeliveryLimit is how often a message may be delivered before the broker
 // itself dead-letters it. Consumers give up far earlier (and say why); this limit
 // is the backstop for a message that crashes the consumer process.

@@ -183,6 +183,9 @@ func provisionUsers(ctx context.Context, amqpURL, vhost string) ([]provision.Use
 	if err := provision.FullAccess(ctx, vhost, u.User.Username()); err != nil {
 		return nil, err
 	}
+	if err := provision.BoundDeadLetters(ctx, vhost); err != nil {
+		return nil, err
+	}
 	users, err := provision.Users(ctx, amqpURL, vhost, topology.Platform)
 	if err != nil {
 		return nil, err
