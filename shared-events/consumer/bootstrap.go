@@ -29,6 +29,11 @@ func (c *Consumer) bootstrap(ctx context.Context, dl *amqp.Channel) error {
 			return fmt.Errorf("consumer: bootstrap from %s's feed: %w", c.Owner, err)
 		}
 		if len(events) == 0 {
+			// The owner signed this empty page with its head: a feed that ends
+			// before it is not the owner's whole history.
+			if after < head {
+				return fmt.Errorf("consumer: bootstrap from %s's feed: the feed ended at sequence %d, before its head %d", c.Owner, after, head)
+			}
 			break
 		}
 		wanted := events[:0]

@@ -30,7 +30,7 @@ func TestEmptyReplicaBootstrapsFromTheFeedWhileEventsKeepArriving(t *testing.T) 
 				return count(t, w.src, `SELECT count(*) FROM outbox WHERE sent_at_us IS NULL`) == 0
 			})
 
-			srv := httptest.NewServer(feed.Handler(w.outbox, w.logger, "secret"))
+			srv := httptest.NewServer(feed.Handler(w.outbox, eventsig.DevelopmentSigner(w.owner), w.logger, "secret"))
 			t.Cleanup(srv.Close)
 			c := w.newConsumer()
 			c.Feed = &feed.Client{URL: srv.URL, Token: "secret", Limit: 100}
@@ -65,7 +65,7 @@ func TestEmptyReplicaBootstrapsFromTheFeedWhileEventsKeepArriving(t *testing.T) 
 
 func TestFeedRefusesCallersWithoutTheToken(t *testing.T) {
 	w := newWorld(t, servicetest.SQLite)
-	srv := httptest.NewServer(feed.Handler(w.outbox, w.logger, "secret"))
+	srv := httptest.NewServer(feed.Handler(w.outbox, eventsig.DevelopmentSigner(w.owner), w.logger, "secret"))
 	t.Cleanup(srv.Close)
 	for _, token := range []string{"", "wrong", "secretx"} {
 		c := &feed.Client{URL: srv.URL, Token: token}
@@ -81,7 +81,7 @@ func TestAPoisonEventInTheFeedIsDeadLetteredAndTheRestCatchesUp(t *testing.T) {
 	must(t, w.change(context.Background(), "thing-poison"))
 	w.changeMany(50, 5)
 
-	srv := httptest.NewServer(feed.Handler(w.outbox, w.logger, "secret"))
+	srv := httptest.NewServer(feed.Handler(w.outbox, eventsig.DevelopmentSigner(w.owner), w.logger, "secret"))
 	t.Cleanup(srv.Close)
 	c := w.newConsumer()
 	c.Feed = &feed.Client{URL: srv.URL, Token: "secret", Limit: 20}
@@ -100,7 +100,7 @@ func TestAPoisonEventInTheFeedIsDeadLetteredAndTheRestCatchesUp(t *testing.T) {
 
 func TestAConsumerWhoseQueueWasDeletedCatchesUpFromTheFeedAgain(t *testing.T) {
 	w := newWorld(t, servicetest.SQLite)
-	srv := httptest.NewServer(feed.Handler(w.outbox, w.logger, "secret"))
+	srv := httptest.NewServer(feed.Handler(w.outbox, eventsig.DevelopmentSigner(w.owner), w.logger, "secret"))
 	t.Cleanup(srv.Close)
 	newConsumer := func() *consumer.Consumer {
 		c := w.newConsumer()
@@ -156,7 +156,7 @@ func TestAFeedTheOwnerDidNotSignFillsNothing(t *testing.T) {
 	_, _ = rand.Read(seed)
 	forger, err := eventsig.NewSigner(w.owner, seed)
 	must(t, err)
-	srv := httptest.NewServer(feed.Handler(resigned{w.outbox, forger}, w.logger, "secret"))
+	srv := httptest.NewServer(feed.Handler(resigned{w.outbox, forger}, eventsig.DevelopmentSigner(w.owner), w.logger, "secret"))
 	t.Cleanup(srv.Close)
 	c := w.newConsumer()
 	c.Feed = &feed.Client{URL: srv.URL, Token: "secret"}

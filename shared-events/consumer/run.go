@@ -33,6 +33,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if c.Keys.Owner() != c.Owner {
 		return fmt.Errorf("consumer: the pinned keys are %s's, not %s's", c.Keys.Owner(), c.Owner)
 	}
+	if c.Feed != nil && c.Feed.Keys == nil {
+		// The feed's pages are the owner's word too.
+		c.Feed.Keys = c.Keys
+	}
 	return c.Broker.Run(ctx, c.session)
 }
 

@@ -125,6 +125,38 @@ func (s *Signer) Sign(ev cloudevent.Event) (cloudevent.Event, error) {
 	return ev, nil
 }
 
+// SignStatement signs msg, a statement of the owner other than an event (a
+// page of its feed), for purpose: the purpose is signed with it, so that a
+// signature made for one kind of statement is never valid for another, nor
+// for an event. The result is "<key id>.<signature>".
+func (s *Signer) SignStatement(purpose string, msg []byte) string {
+	return s.id + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(s.key, statement(purpose, msg)))
+}
+
+// VerifyStatement checks a signature SignStatement made for purpose over msg
+// with one of the pinned keys.
+func (k *Keys) VerifyStatement(purpose string, msg []byte, signature string) error {
+	id, sig, ok := strings.Cut(signature, ".")
+	if !ok {
+		return fmt.Errorf("the %s is not signed", purpose)
+	}
+	pub, known := k.keys[id]
+	if !known {
+		return fmt.Errorf("the %s is signed by key %q, not one of the pinned keys of %s %v", purpose, id, k.owner, k.IDs())
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(sig)
+	if err != nil || !ed25519.Verify(pub, statement(purpose, msg), raw) {
+		return fmt.Errorf("the %s's signature does not match it: forged, or altered after %s signed it", purpose, k.owner)
+	}
+	return nil
+}
+
+// statement prefixes msg with its purpose; an event's signing input, a JSON
+// object, never starts this way.
+func statement(purpose string, msg []byte) []byte {
+	return append([]byte("scs-platform statement: "+purpose+"\n"), msg...)
+}
+
 // Keys are the public keys a consumer accepts one owner's events from: the
 // current key, and during a rotation the next or the previous one too.
 type Keys struct {

@@ -1,12 +1,21 @@
 // Package feed serves an owner's event history over HTTP and reads it back, so
 // that a consumer with an empty replica can catch up without touching the owner's
-// database: GET <feed URL>?after=<sequence>&limit=<n> with a bearer token answers
-// {"events": [CloudEvent...], "head": <highest sequence>}.
+// database: GET <feed URL>?after=<sequence>&limit=<n>&nonce=<random> with a
+// bearer token answers {"events": [CloudEvent...], "head": <highest sequence>,
+// "signature": ...}.
+//
+// Each event carries its owner's signature, which says that it is genuine but
+// not that the page holds every event, nor that the page is today's. So the
+// owner also signs each page: the consumer's nonce, the sequence asked after,
+// the head and the id of every event in it. Whoever sits between the two can
+// then neither leave an event out of a page, nor end the feed early with an
+// empty page, nor answer with a page recorded before (another nonce).
 package feed
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -15,11 +24,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/scs-platform/shared-events/cloudevent"
+	"github.com/scs-platform/shared-events/eventsig"
 )
+
+var noncePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{16,64}$`)
 
 // MaxLimit is the largest page the feed serves.
 const MaxLimit = 1000
@@ -35,12 +49,24 @@ type Source interface {
 // Page is the feed's response body.
 type Page struct {
 	Events []cloudevent.Event `json:"events"`
-	// Head is the highest sequence the owner has stored, for progress reports.
+	// Head is the highest sequence the owner has stored: the feed ends there.
 	Head int64 `json:"head"`
+	// Signature is the owner's over the page (see pageStatement).
+	Signature string `json:"signature"`
 }
 
-// Handler serves src to callers presenting one of tokens as a bearer token.
-func Handler(src Source, logger *slog.Logger, tokens ...string) http.Handler {
+// pagePurpose names what a page's signature is for (eventsig.SignStatement).
+const pagePurpose = "feed page"
+
+// pageStatement is what the owner signs of a page: the consumer's nonce, the
+// sequence it asked after, the head and the events' ids in order.
+func pageStatement(nonce string, after, head int64, ids []string) []byte {
+	return []byte(fmt.Sprintf("nonce %s\nafter %d\nhead %d\nevents %s\n", nonce, after, head, strings.Join(ids, " ")))
+}
+
+// Handler serves src to callers presenting one of tokens as a bearer token,
+// each page signed by signer.
+func Handler(src Source, signer *eventsig.Signer, logger *slog.Logger, tokens ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !authorised(r, tokens) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="event feed"`)
@@ -58,6 +84,11 @@ func Handler(src Source, logger *slog.Logger, tokens ...string) http.Handler {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
+		nonce := q.Get("nonce")
+		if !noncePattern.MatchString(nonce) {
+			writeError(w, http.StatusBadRequest, `query parameter "nonce" must be 16 to 64 letters, digits, "-" or "_", new for each page`)
+			return
+		}
 		events, head, err := src.Read(r.Context(), after, int(limit))
 		if err != nil {
 			logger.ErrorContext(r.Context(), "feed: read", "after", after, "err", err)
@@ -67,9 +98,14 @@ func Handler(src Source, logger *slog.Logger, tokens ...string) http.Handler {
 		if events == nil {
 			events = []cloudevent.Event{}
 		}
+		ids := make([]string, len(events))
+		for i, ev := range events {
+			ids[i] = ev.ID
+		}
+		sig := signer.SignStatement(pagePurpose, pageStatement(nonce, after, head, ids))
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
-		_ = json.NewEncoder(w).Encode(Page{Events: events, Head: head})
+		_ = json.NewEncoder(w).Encode(Page{Events: events, Head: head, Signature: sig})
 	})
 }
 
@@ -116,11 +152,17 @@ type Client struct {
 	// Limit is the page size asked for (default DefaultLimit).
 	Limit int
 	HTTP  *http.Client
+	// Keys are the owner's pinned keys, which must have signed each page.
+	Keys *eventsig.Keys
 }
 
 // Page returns the events after the given sequence and the feed's head. Every event
 // is decoded strictly; one malformed event fails the page.
 func (c *Client) Page(ctx context.Context, after int64) ([]cloudevent.Event, int64, error) {
+	if c.Keys == nil {
+		return nil, 0, errors.New("feed: no keys to check the owner's pages with")
+	}
+	nonce := strings.ToLower(rand.Text())
 	limit := c.Limit
 	if limit <= 0 {
 		limit = DefaultLimit
@@ -132,6 +174,7 @@ func (c *Client) Page(ctx context.Context, after int64) ([]cloudevent.Event, int
 	q := u.Query()
 	q.Set("after", strconv.FormatInt(after, 10))
 	q.Set("limit", strconv.Itoa(limit))
+	q.Set("nonce", nonce)
 	u.RawQuery = q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -155,13 +198,15 @@ func (c *Client) Page(ctx context.Context, after int64) ([]cloudevent.Event, int
 		return nil, 0, fmt.Errorf("feed %s answered %s: %s", u.Redacted(), resp.Status, bytes.TrimSpace(body))
 	}
 	var raw struct {
-		Events []json.RawMessage `json:"events"`
-		Head   int64             `json:"head"`
+		Events    []json.RawMessage `json:"events"`
+		Head      int64             `json:"head"`
+		Signature string            `json:"signature"`
 	}
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, 0, fmt.Errorf("feed %s: malformed page: %w", u.Redacted(), err)
 	}
 	events := make([]cloudevent.Event, 0, len(raw.Events))
+	ids := make([]string, 0, len(raw.Events))
 	for _, r := range raw.Events {
 		ev, err := cloudevent.Decode(r)
 		if err != nil {
@@ -171,6 +216,10 @@ func (c *Client) Page(ctx context.Context, after int64) ([]cloudevent.Event, int
 			return nil, 0, errors.New("feed answered an event at or before the requested sequence")
 		}
 		events = append(events, ev)
+		ids = append(ids, ev.ID)
+	}
+	if err := c.Keys.VerifyStatement(pagePurpose, pageStatement(nonce, after, raw.Head, ids), raw.Signature); err != nil {
+		return nil, 0, fmt.Errorf("feed %s: %w", u.Redacted(), err)
 	}
 	return events, raw.Head, nil
 }

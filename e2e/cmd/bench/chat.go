@@ -168,7 +168,7 @@ func (u *chatUsers) Read(_ context.Context, after int64, limit int) ([]cloudeven
 
 // serveFeed serves the users as scs-users' event feed would, until close.
 func (u *chatUsers) serveFeed() (feedURL string, close func()) {
-	srv := httptest.NewServer(feed.Handler(u, slog.New(slog.DiscardHandler), feedToken))
+	srv := httptest.NewServer(feed.Handler(u, eventsig.DevelopmentSigner("users"), slog.New(slog.DiscardHandler), feedToken))
 	return srv.URL, srv.Close
 }
 

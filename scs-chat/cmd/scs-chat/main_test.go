@@ -64,7 +64,7 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	usersFeed := httptest.NewServer(feed.Handler(fixedFeed{registered, key}, slog.New(slog.DiscardHandler), "test-token"))
+	usersFeed := httptest.NewServer(feed.Handler(fixedFeed{registered, key}, eventsig.DevelopmentSigner("users"), slog.New(slog.DiscardHandler), "test-token"))
 	defer usersFeed.Close()
 	dbPath := filepath.Join(t.TempDir(), "chat.db")
 

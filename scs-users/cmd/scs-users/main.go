@@ -196,7 +196,7 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 				health.Outbox(p.events, health.MaxOutboxAge)),
 			Metrics:        health.Metrics(registry),
 			Durations:      durations,
-			Feed:           feed.Handler(p.events, logger, cfg.FeedTokens...),
+			Feed:           feed.Handler(p.events, cfg.EventSigner, logger, cfg.FeedTokens...),
 			Accounts:       p.accounts,
 			Moderation:     p.moderation,
 			Keys:           p.keys,

@@ -189,7 +189,7 @@ func TestFeed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, feedURL+"?after=0", nil)
+			req, _ := http.NewRequest(http.MethodGet, feedURL+"?after=0&nonce=0123456789abcdef", nil)
 			if tt.authorization != "" {
 				req.Header.Set("Authorization", tt.authorization)
 			}
@@ -207,7 +207,7 @@ func TestFeed(t *testing.T) {
 			if tt.want != http.StatusOK {
 				return
 			}
-			c := feed.Client{URL: feedURL, Token: strings.TrimPrefix(tt.authorization, "Bearer ")}
+			c := feed.Client{URL: feedURL, Token: strings.TrimPrefix(tt.authorization, "Bearer "), Keys: eventsig.DevelopmentKeys("users")}
 			events, head, err := c.Page(context.Background(), 0)
 			if err != nil {
 				t.Fatal(err)
