@@ -3,7 +3,6 @@ package chaos
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
-	_ "modernc.org/sqlite" // the driver the systems use; the test opens their files read-only
 
 	"github.com/scs-platform/shared-events/usersreplica"
 
@@ -59,17 +57,10 @@ type snapshot struct {
 	hash string
 }
 
-// readOnly opens a system's SQLite file without taking part in it: no WAL
-// switch, no migrations, no writes, so that the test watches the systems
-// rather than joins them.
-func readOnly(path string) (*sql.DB, error) {
-	return sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
-}
-
 // read runs query on the SQLite file at path; its one statement reads from one
 // snapshot of the database, whatever the system writes meanwhile.
 func read(ctx context.Context, path, query string) (snapshot, error) {
-	db, err := readOnly(path)
+	db, err := platform.ReadOnly(path)
 	if err != nil {
 		return snapshot{}, err
 	}

@@ -238,7 +238,7 @@ func TestCaddyBelievesOnlyItsTrustedProxy(t *testing.T) {
 	// The proxy connects from an address of its own on the loopback, so that
 	// the door can tell it from a client on 127.0.0.1.
 	const proxy = "127.0.0.9"
-	needLoopbackAddrs(t, proxy)
+	servicetest.LoopbackAddrs(t, proxy)
 	real := caddyWith(t, stubs(t), frontdoor.CaddyOptions{TrustedProxies: []string{proxy + "/32"}})
 	for _, tt := range []struct {
 		name, from string
@@ -557,18 +557,4 @@ func bannerStub(t *testing.T) *url.URL {
 	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
 	return u
-}
-
-// needLoopbackAddrs skips the test (or fails it under CI=true) where the
-// loopback has only 127.0.0.1, as on macOS without aliases: the test tells
-// parties apart by their addresses.
-func needLoopbackAddrs(t *testing.T, addrs ...string) {
-	t.Helper()
-	for _, a := range addrs {
-		ln, err := net.Listen("tcp", net.JoinHostPort(a, "0"))
-		if err != nil {
-			servicetest.Unavailable(t, "the loopback address "+a, err)
-		}
-		ln.Close()
-	}
 }

@@ -42,7 +42,7 @@ func TestClientsBehindATLSProxyGetLoginBucketsOfTheirOwn(t *testing.T) {
 		trudy   = "127.0.0.5"
 		burst   = 3
 	)
-	needLoopbackAddrs(t, proxyAddr, alice, bob, mallory, trudy)
+	servicetest.LoopbackAddrs(t, proxyAddr, alice, bob, mallory, trudy)
 	p := platform.Start(t, platform.Options{
 		Env:       map[string]string{"LIMIT_LOGIN_PER_IP": fmt.Sprintf("%d/1h", burst)},
 		FrontDoor: frontdoor.CaddyOptions{TrustedProxies: []string{proxyAddr + "/32"}},
@@ -137,18 +137,4 @@ func from(addr string, base *http.Transport) *http.Transport {
 		return d.DialContext(ctx, network, address)
 	}
 	return tr
-}
-
-// needLoopbackAddrs skips the test (or fails it under CI=true) where the
-// loopback has only 127.0.0.1, as on macOS without aliases: the test tells
-// parties apart by their addresses.
-func needLoopbackAddrs(t *testing.T, addrs ...string) {
-	t.Helper()
-	for _, a := range addrs {
-		ln, err := net.Listen("tcp", net.JoinHostPort(a, "0"))
-		if err != nil {
-			servicetest.Unavailable(t, "the loopback address "+a, err)
-		}
-		ln.Close()
-	}
 }

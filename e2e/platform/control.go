@@ -1,10 +1,13 @@
 package platform
 
 import (
+	"database/sql"
 	"maps"
 	"os/exec"
 	"strings"
 	"testing"
+
+	_ "modernc.org/sqlite"
 )
 
 // Kill crashes every instance of the system name: SIGKILL, so that nothing of
@@ -59,6 +62,13 @@ func (p *Platform) Reconfigure(t *testing.T, name string, env map[string]string)
 		}
 	}
 	p.Restart(t, name)
+}
+
+// ReadOnly opens a system's SQLite file (see DatabasePath) without taking part
+// in it: no WAL switch, no migrations, no writes, so that a test watches the
+// systems rather than joins them.
+func ReadOnly(path string) (*sql.DB, error) {
+	return sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
 }
 
 // DatabasePath is the SQLite file of the system name (with its -wal and -shm

@@ -24,7 +24,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 	amqp "github.com/rabbitmq/amqp091-go"
-	_ "modernc.org/sqlite"
 
 	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/contracts"
@@ -128,7 +127,7 @@ func (u *user) get(t *testing.T, target string) int {
 // replica reads one value from a system's SQLite file without joining in.
 func replica(t *testing.T, p *platform.Platform, system, query string, args ...any) string {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+p.DatabasePath(t, system)+"?mode=ro&_pragma=busy_timeout(5000)")
+	db, err := platform.ReadOnly(p.DatabasePath(t, system))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"github.com/scs-platform/shared-events/provision"
-	"github.com/scs-platform/shared-events/topology"
 )
 
 // VHost is a virtual host of its own.
@@ -45,21 +44,11 @@ func Create(ctx context.Context, amqpURL, prefix string) (VHost, error) {
 	if err := provision.AddVHost(ctx, v.Name); err != nil {
 		return VHost{}, err
 	}
-	if err := provision.FullAccess(ctx, v.Name, u.User.Username()); err != nil {
-		return VHost{}, errors.Join(err, provision.DeleteVHost(context.WithoutCancel(ctx), v.Name))
-	}
-	if err := provision.BoundDeadLetters(ctx, v.Name); err != nil {
-		return VHost{}, errors.Join(err, provision.DeleteVHost(context.WithoutCancel(ctx), v.Name))
-	}
-	v.users, err = provision.Users(ctx, amqpURL, v.Name, topology.Platform)
-	if err != nil {
+	if v.users, err = provision.Platform(ctx, amqpURL, v.Name); err != nil {
 		return VHost{}, errors.Join(err, provision.DeleteVHost(context.WithoutCancel(ctx), v.Name))
 	}
 	u.Path = "/" + v.Name
 	v.URL = u.String()
-	if err := provision.DeclareExchanges(ctx, v.URL, topology.Platform); err != nil {
-		return VHost{}, errors.Join(err, v.Remove(context.WithoutCancel(ctx)))
-	}
 	for _, su := range v.users {
 		v.Systems[su.Identity.System] = su.URL
 	}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/consumer"
 	"github.com/scs-platform/shared-events/eventsig"
 	"github.com/scs-platform/shared-events/feed"
@@ -128,23 +127,6 @@ func TestAConsumerWhoseQueueWasDeletedCatchesUpFromTheFeedAgain(t *testing.T) {
 	w.converged(20 * time.Second)
 }
 
-// resigned serves src's events signed by another key, as a feed at the wrong
-// address or someone between the consumer and the owner would.
-type resigned struct {
-	src    feed.Source
-	signer *eventsig.Signer
-}
-
-func (r resigned) Read(ctx context.Context, after int64, limit int) ([]cloudevent.Event, int64, error) {
-	events, head, err := r.src.Read(ctx, after, limit)
-	for i := range events {
-		if err == nil {
-			events[i], err = r.signer.Sign(events[i])
-		}
-	}
-	return events, head, err
-}
-
 // TestAFeedTheOwnerDidNotSignFillsNothing: a feed at the wrong address, or
 // someone between the consumer and the owner, serves events the owner's key
 // did not sign. Nothing of them is applied, the catch-up is not recorded as
@@ -156,7 +138,7 @@ func TestAFeedTheOwnerDidNotSignFillsNothing(t *testing.T) {
 	_, _ = rand.Read(seed)
 	forger, err := eventsig.NewSigner(w.owner, seed)
 	must(t, err)
-	srv := httptest.NewServer(feed.Handler(resigned{w.outbox, forger}, eventsig.DevelopmentSigner(w.owner), w.logger, "secret"))
+	srv := httptest.NewServer(feed.Handler(servicetest.SignedFeed(w.outbox, forger), eventsig.DevelopmentSigner(w.owner), w.logger, "secret"))
 	t.Cleanup(srv.Close)
 	c := w.newConsumer()
 	c.Feed = &feed.Client{URL: srv.URL, Token: "secret"}

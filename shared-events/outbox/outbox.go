@@ -168,12 +168,7 @@ func (o *Outbox) SignStored(ctx context.Context) (int64, error) {
 			return err
 		}
 		for _, ev := range events {
-			signed, err := o.signer.Sign(ev)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET signature_key = $1, signature = $2 WHERE seq = $3`,
-				signed.SignatureKey, signed.Signature, ev.Sequence); err != nil {
+			if err := o.sign(ctx, tx, ev); err != nil {
 				return err
 			}
 			n++
@@ -215,14 +210,7 @@ func (o *Outbox) Resign(ctx context.Context, previous *eventsig.Keys) (resigned,
 					refused++
 					continue
 				}
-				signed, err := o.signer.Sign(ev)
-				if err != nil {
-					return err
-				}
-				// Only the row as it was read: a concurrent Forget may have
-				// deleted it meanwhile, which is fine.
-				if _, err := tx.ExecContext(ctx, `UPDATE outbox SET signature_key = $1, signature = $2 WHERE seq = $3 AND signature = $4`,
-					signed.SignatureKey, signed.Signature, ev.Sequence, ev.Signature); err != nil {
+				if err := o.sign(ctx, tx, ev); err != nil {
 					return err
 				}
 				resigned++
@@ -234,6 +222,19 @@ func (o *Outbox) Resign(ctx context.Context, previous *eventsig.Keys) (resigned,
 		}
 		after = page[len(page)-1].Sequence
 	}
+}
+
+// sign signs the stored event ev, as it was read, with the outbox's signer.
+// Only the row as it was read is changed: a concurrent Forget may have deleted
+// it meanwhile, which is fine.
+func (o *Outbox) sign(ctx context.Context, tx *sql.Tx, ev cloudevent.Event) error {
+	signed, err := o.signer.Sign(ev)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE outbox SET signature_key = $1, signature = $2 WHERE seq = $3 AND signature = $4`,
+		signed.SignatureKey, signed.Signature, ev.Sequence, ev.Signature)
+	return err
 }
 
 // Forget deletes, in tx, the events of one aggregate's subject (aggregate is

@@ -152,6 +152,34 @@ func DeclareExchanges(ctx context.Context, amqpURL string, ids []topology.Identi
 	return nil
 }
 
+// Platform provisions the whole platform in the existing vhost, as compose's
+// broker setup does: amqpURL's user may do anything there (an operator, a
+// test that inspects queues), the dead-letter queues are bounded, each system
+// of topology.Platform gets a user of its own (see Users), and the systems'
+// exchanges exist, so that no consumer waits for its owner to start. On an
+// error the users made are deleted.
+func Platform(ctx context.Context, amqpURL, vhost string) ([]User, error) {
+	u, err := url.Parse(amqpURL)
+	if err != nil {
+		return nil, fmt.Errorf("provision: AMQP URL: %w", err)
+	}
+	if err := FullAccess(ctx, vhost, u.User.Username()); err != nil {
+		return nil, err
+	}
+	if err := BoundDeadLetters(ctx, vhost); err != nil {
+		return nil, err
+	}
+	users, err := Users(ctx, amqpURL, vhost, topology.Platform)
+	if err != nil {
+		return nil, err
+	}
+	u.Path, u.RawPath = "/"+vhost, "/"+url.PathEscape(vhost)
+	if err := DeclareExchanges(ctx, u.String(), topology.Platform); err != nil {
+		return nil, errors.Join(err, DeleteUsers(context.WithoutCancel(ctx), users))
+	}
+	return users, nil
+}
+
 // DeleteUsers deletes users, all of them even when one fails.
 func DeleteUsers(ctx context.Context, users []User) error {
 	var errs []error

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,6 +21,9 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/scs-platform/shared-events/cloudevent"
+	"github.com/scs-platform/shared-events/eventsig"
+	"github.com/scs-platform/shared-events/feed"
 	"github.com/scs-platform/shared-events/sqldb"
 )
 
@@ -192,4 +196,43 @@ func redact(u string) string {
 		return fmt.Sprintf("%q", "(unparseable)")
 	}
 	return p.Redacted()
+}
+
+// LoopbackAddrs checks that the machine can listen on each of addrs (such as
+// 127.0.0.2), for tests that tell parties apart by their addresses; it skips
+// the test, or fails it under CI=true, where the loopback has only 127.0.0.1
+// (macOS without aliases).
+func LoopbackAddrs(t testing.TB, addrs ...string) {
+	t.Helper()
+	for _, a := range addrs {
+		ln, err := net.Listen("tcp", net.JoinHostPort(a, "0"))
+		if err != nil {
+			Unavailable(t, "the loopback address "+a, err)
+		}
+		ln.Close()
+	}
+}
+
+// SignedFeed serves src's events as an owner's feed does, each signed by
+// signer: a stand-in for an owner's outbox (which signs as it stores), or, with
+// another key, for a feed that is not the owner's.
+func SignedFeed(src feed.Source, signer *eventsig.Signer) feed.Source { return signedFeed{src, signer} }
+
+type signedFeed struct {
+	src    feed.Source
+	signer *eventsig.Signer
+}
+
+func (f signedFeed) Read(ctx context.Context, after int64, limit int) ([]cloudevent.Event, int64, error) {
+	events, head, err := f.src.Read(ctx, after, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	signed := make([]cloudevent.Event, len(events))
+	for i, ev := range events {
+		if signed[i], err = f.signer.Sign(ev); err != nil {
+			return nil, 0, err
+		}
+	}
+	return signed, head, nil
 }

@@ -142,8 +142,14 @@ func newChatUsers(n int, audience string) (*chatUsers, error) {
 		u.IDs[i], u.Tokens[i] = id, token
 		u.events = append(u.events, ev)
 	}
+	// Signed once, as scs-users' outbox signs what it stores, with the
+	// development key that chat pins while USERS_EVENT_KEYS is unset.
+	signer := eventsig.DevelopmentSigner("users")
 	for i := range u.events {
 		u.events[i].Sequence = int64(i + 1)
+		if u.events[i], err = signer.Sign(u.events[i]); err != nil {
+			return nil, err
+		}
 	}
 	return u, nil
 }
@@ -153,17 +159,7 @@ func (u *chatUsers) Read(_ context.Context, after int64, limit int) ([]cloudeven
 	head := int64(len(u.events))
 	from := min(max(after, 0), head)
 	to := min(from+int64(limit), head)
-	// Signed as scs-users' outbox signs what it serves, with the development
-	// key that chat pins while USERS_EVENT_KEYS is unset.
-	page := make([]cloudevent.Event, 0, to-from)
-	for _, ev := range u.events[from:to] {
-		signed, err := eventsig.DevelopmentSigner("users").Sign(ev)
-		if err != nil {
-			return nil, 0, err
-		}
-		page = append(page, signed)
-	}
-	return page, head, nil
+	return u.events[from:to], head, nil
 }
 
 // serveFeed serves the users as scs-users' event feed would, until close.

@@ -29,7 +29,6 @@ import (
 
 	"github.com/scs-platform/shared-events/broker"
 	"github.com/scs-platform/shared-events/provision"
-	"github.com/scs-platform/shared-events/topology"
 
 	"github.com/scs-platform/e2e/frontdoor"
 )
@@ -169,10 +168,6 @@ func brokerUsers(ctx context.Context, amqpURL, vhost string, out io.Writer) (map
 }
 
 func provisionUsers(ctx context.Context, amqpURL, vhost string) ([]provision.User, error) {
-	u, err := url.Parse(amqpURL)
-	if err != nil {
-		return nil, err
-	}
 	if err := provision.Available(ctx); err != nil {
 		return nil, fmt.Errorf("rabbitmqctl cannot reach the broker: %w", err)
 	}
@@ -180,22 +175,7 @@ func provisionUsers(ctx context.Context, amqpURL, vhost string) ([]provision.Use
 		return nil, err
 	}
 	// The URL's user may see the systems' queues in the management UI.
-	if err := provision.FullAccess(ctx, vhost, u.User.Username()); err != nil {
-		return nil, err
-	}
-	if err := provision.BoundDeadLetters(ctx, vhost); err != nil {
-		return nil, err
-	}
-	users, err := provision.Users(ctx, amqpURL, vhost, topology.Platform)
-	if err != nil {
-		return nil, err
-	}
-	v := *u
-	v.Path = "/" + vhost
-	if err := provision.DeclareExchanges(ctx, v.String(), topology.Platform); err != nil {
-		return nil, errors.Join(err, provision.DeleteUsers(context.WithoutCancel(ctx), users))
-	}
-	return users, nil
+	return provision.Platform(ctx, amqpURL, vhost)
 }
 
 // oneLine keeps the first line of err, which for rabbitmqctl can be many.

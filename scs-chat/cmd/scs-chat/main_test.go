@@ -64,7 +64,7 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	usersFeed := httptest.NewServer(feed.Handler(fixedFeed{registered, key}, eventsig.DevelopmentSigner("users"), slog.New(slog.DiscardHandler), "test-token"))
+	usersFeed := httptest.NewServer(feed.Handler(servicetest.SignedFeed(fixedFeed{registered, key}, eventsig.DevelopmentSigner("users")), eventsig.DevelopmentSigner("users"), slog.New(slog.DiscardHandler), "test-token"))
 	defer usersFeed.Close()
 	dbPath := filepath.Join(t.TempDir(), "chat.db")
 
@@ -196,19 +196,16 @@ func TestUnknownCommand(t *testing.T) {
 	programtest.RefusesUnknownCommand(t, run, "scs-chat")
 }
 
-// fixedFeed is a stand-in for scs-users' outbox behind the feed, which signs
-// what it serves with scs-users' development key (USERS_EVENT_KEYS is unset).
+// fixedFeed is a stand-in for scs-users' outbox behind the feed (signed by
+// servicetest.SignedFeed with scs-users' development key, which the program
+// pins while USERS_EVENT_KEYS is unset).
 type fixedFeed []cloudevent.Event
 
 func (f fixedFeed) Read(_ context.Context, after int64, limit int) ([]cloudevent.Event, int64, error) {
 	var out []cloudevent.Event
 	for _, ev := range f {
 		if ev.Sequence > after && len(out) < limit {
-			signed, err := eventsig.DevelopmentSigner("users").Sign(ev)
-			if err != nil {
-				return nil, 0, err
-			}
-			out = append(out, signed)
+			out = append(out, ev)
 		}
 	}
 	return out, int64(len(f)), nil

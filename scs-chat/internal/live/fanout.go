@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -99,11 +100,20 @@ func (h *Hub) publish(e envelope) {
 
 func (h *Hub) dropped(why string) {
 	n := h.m.droppedPublishes.Add(1)
-	now := time.Now().UnixNano()
-	last := h.lastDropLog.Load()
-	if now-last >= int64(dropLogEvery) && h.lastDropLog.CompareAndSwap(last, now) {
+	if h.dropLog.due() {
 		h.logger.Warn("live: frames are delivered on this instance only", "why", why, "dropped_total", n)
 	}
+}
+
+// sometimes limits a warning that could repeat with every frame to one per
+// dropLogEvery, from any goroutine.
+type sometimes struct{ last atomic.Int64 }
+
+// due reports whether the warning may be logged now, and if so, counts it.
+func (s *sometimes) due() bool {
+	now := time.Now().UnixNano()
+	last := s.last.Load()
+	return now-last >= int64(dropLogEvery) && s.last.CompareAndSwap(last, now)
 }
 
 func (h *Hub) declareExchange(ch *amqp.Channel) error {
@@ -201,11 +211,8 @@ func (h *Hub) subscribe(ctx context.Context, conn *amqp.Connection) error {
 			if !ok {
 				return errors.New("live: the broker closed the subscription")
 			}
-			if mac, _ := d.Headers[headerMAC].(string); hmac.Equal([]byte(mac), []byte(h.mac(d.Body))) {
-				h.receive(d.Body)
-			} else {
-				h.refused()
-			}
+			mac, _ := d.Headers[headerMAC].(string)
+			h.receive(d.Body, mac)
 			if err := d.Ack(false); err != nil {
 				return fmt.Errorf("live: ack: %w", err)
 			}
@@ -227,9 +234,7 @@ func (h *Hub) mac(body []byte) string {
 // then: someone who can publish to the exchange is trying something.
 func (h *Hub) refused() {
 	n := h.m.forged.Add(1)
-	now := time.Now().UnixNano()
-	last := h.lastForgedLog.Load()
-	if now-last >= int64(dropLogEvery) && h.lastForgedLog.CompareAndSwap(last, now) {
+	if h.refusedLog.due() {
 		h.logger.Warn("live: dropping publications that no instance of scs-chat made (no or a wrong MAC, old, or seen before)", "refused_total", n)
 	}
 }
@@ -268,8 +273,13 @@ type seenInstance struct {
 	at  time.Time
 }
 
-// receive handles one publication from the exchange.
-func (h *Hub) receive(body []byte) {
+// receive handles one publication from the exchange, whose MAC header is mac:
+// one that no instance made, or made earlier (see fresh), is refused.
+func (h *Hub) receive(body []byte, mac string) {
+	if !hmac.Equal([]byte(mac), []byte(h.mac(body))) {
+		h.refused()
+		return
+	}
 	var e envelope
 	if err := json.Unmarshal(body, &e); err != nil {
 		h.logger.Warn("live: ignoring an unreadable publication", "err", err, "body", truncate(string(body), 200))

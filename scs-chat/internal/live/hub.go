@@ -96,9 +96,9 @@ type Hub struct {
 	publications chan []byte
 	subscribed   atomic.Bool
 	publishing   atomic.Bool
-	lastDropLog  atomic.Int64
-	// lastForgedLog limits the warnings about publications no instance made.
-	lastForgedLog atomic.Int64
+	// dropLog and refusedLog limit the warnings about dropped and refused
+	// publications.
+	dropLog, refusedLog sometimes
 	// pubSeq numbers this instance's publications; seen holds the newest seen
 	// from each other instance (see fresh).
 	pubSeq atomic.Uint64
