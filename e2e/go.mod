@@ -11,6 +11,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/rabbitmq/amqp091-go v1.16.0
 	github.com/scs-platform/shared-events v0.0.0
+	github.com/scs-platform/shared-events/contracts v0.0.0
 	modernc.org/sqlite v1.60.1
 )
 
@@ -70,4 +71,7 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 )
 
-replace github.com/scs-platform/shared-events => ../shared-events
+replace (
+	github.com/scs-platform/shared-events => ../shared-events
+	github.com/scs-platform/shared-events/contracts => ../shared-events/contracts
+)

@@ -8,6 +8,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/scs-platform/shared-events v0.0.0
+	github.com/scs-platform/shared-events/contracts v0.0.0
 )
 
 require (
@@ -38,7 +39,7 @@ require (
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
-	github.com/rabbitmq/amqp091-go v1.16.0 // indirect
+	github.com/rabbitmq/amqp091-go v1.16.0
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0 // indirect
@@ -67,6 +68,9 @@ require (
 	modernc.org/sqlite v1.60.1 // indirect
 )
 
-replace github.com/scs-platform/shared-events => ../shared-events
+replace (
+	github.com/scs-platform/shared-events => ../shared-events
+	github.com/scs-platform/shared-events/contracts => ../shared-events/contracts
+)
 
 tool github.com/a-h/templ/cmd/templ

@@ -10,6 +10,7 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/rabbitmq/amqp091-go v1.16.0
 	github.com/scs-platform/shared-events v0.0.0
+	github.com/scs-platform/shared-events/contracts v0.0.0
 	golang.org/x/crypto v0.59.0
 	golang.org/x/net v0.62.0
 	golang.org/x/text v0.44.0
@@ -71,6 +72,9 @@ require (
 	modernc.org/sqlite v1.60.1 // indirect
 )
 
-replace github.com/scs-platform/shared-events => ../shared-events
+replace (
+	github.com/scs-platform/shared-events => ../shared-events
+	github.com/scs-platform/shared-events/contracts => ../shared-events/contracts
+)
 
 tool github.com/a-h/templ/cmd/templ

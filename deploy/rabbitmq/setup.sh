@@ -1,5 +1,5 @@
 #!/bin/sh
-# Generated from topology.Platform (shared-events/topology/permissions.go) by
+# Generated from topology.Platform (shared-events/eventing/topology/permissions.go) by
 # "go run ./cmd/brokersetup" in e2e: do not edit; e2e/compose checks it.
 #
 # compose's broker-setup service runs this after RabbitMQ is healthy and before

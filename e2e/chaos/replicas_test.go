@@ -12,7 +12,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/scs-platform/shared-events/usersreplica"
+	"github.com/scs-platform/shared-events/identity/usersreplica"
 
 	"github.com/scs-platform/e2e/platform"
 )

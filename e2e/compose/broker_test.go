@@ -13,9 +13,9 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/scs-platform/shared-events/provision"
-	"github.com/scs-platform/shared-events/servicetest"
-	"github.com/scs-platform/shared-events/topology"
+	"github.com/scs-platform/shared-events/eventing/provision"
+	"github.com/scs-platform/shared-events/eventing/topology"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 )
 
 const setupScript = "deploy/rabbitmq/setup.sh"

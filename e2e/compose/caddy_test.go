@@ -16,8 +16,8 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/scs-platform/shared-events/programtest"
-	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/testkit/programtest"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 
 	"github.com/scs-platform/e2e/frontdoor"
 	"github.com/scs-platform/e2e/platform"

@@ -352,12 +352,12 @@ func TestComposeSystemsBelieveTheFrontDoorAlone(t *testing.T) {
 // misspelt name would be ignored, and the system would run on its default.
 func TestComposeSetsOnlyVariablesTheSystemsRead(t *testing.T) {
 	p := mustLoad(t)
-	shared := readFile(t, "shared-events/runtimeconfig/runtimeconfig.go")
+	shared := readFile(t, "shared-events/runtime/runtimeconfig/runtimeconfig.go")
 	for name := range systems {
 		config := readFile(t, "scs-"+name+"/internal/config/config.go")
 		for variable := range p.Services[name].Environment {
 			if q := `"` + variable + `"`; !strings.Contains(config, q) && !strings.Contains(shared, q) {
-				t.Errorf("%s: compose sets %s, which neither scs-%s/internal/config nor shared-events/runtimeconfig reads", name, variable, name)
+				t.Errorf("%s: compose sets %s, which neither scs-%s/internal/config nor shared-events/runtime/runtimeconfig reads", name, variable, name)
 			}
 		}
 	}

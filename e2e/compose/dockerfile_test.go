@@ -135,11 +135,13 @@ func (s stage) copies() []copied {
 }
 
 // replacePath is where a system's go.mod finds shared-events.
-func replacePath(t *testing.T, system string) string {
+func replacePath(t *testing.T, system, module string) string {
 	t.Helper()
-	m := regexp.MustCompile(`(?m)^replace github.com/scs-platform/shared-events => (\S+)$`).FindStringSubmatch(readFile(t, "scs-"+system+"/go.mod"))
+	// A replace line of its own, or a line of a replace block.
+	re := regexp.MustCompile(`(?m)^(?:replace)?\s*` + regexp.QuoteMeta(module) + ` => (\S+)$`)
+	m := re.FindStringSubmatch(readFile(t, "scs-"+system+"/go.mod"))
 	if m == nil {
-		t.Fatalf("scs-%s/go.mod does not replace shared-events", system)
+		t.Fatalf("scs-%s/go.mod does not replace %s", system, module)
 	}
 	return m[1]
 }
@@ -185,8 +187,12 @@ func TestDockerfiles(t *testing.T) {
 			if dst[binary] == "" || dst["shared-events"] == "" {
 				t.Fatalf("the build does not copy both %s/ and shared-events/ whole: %v", binary, build.copies())
 			}
-			if got, want := path.Join(dst[binary], replacePath(t, name)), dst["shared-events"]; got != want {
+			if got, want := path.Join(dst[binary], replacePath(t, name, "github.com/scs-platform/shared-events")), dst["shared-events"]; got != want {
 				t.Errorf("go.mod's replace finds shared-events at %s, but the build copies it to %s", got, want)
+			}
+			// The contracts are a module of their own inside shared-events/.
+			if got, want := path.Join(dst[binary], replacePath(t, name, "github.com/scs-platform/shared-events/contracts")), dst["shared-events"]+"/contracts"; got != want {
+				t.Errorf("go.mod's replace finds the contracts at %s, but the build copies them to %s", got, want)
 			}
 
 			// The modules are downloaded from go.mod and go.sum alone, in a

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scs-platform/shared-events/browsertest"
+	"github.com/scs-platform/shared-events/testkit/browsertest"
 
 	"github.com/scs-platform/e2e/platform"
 )

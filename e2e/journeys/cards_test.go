@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/scs-platform/shared-events/browsertest"
-	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/testkit/browsertest"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 
 	"github.com/scs-platform/e2e/platform"
 )

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 
 	"github.com/scs-platform/e2e/frontdoor"
 	"github.com/scs-platform/e2e/platform"

@@ -9,8 +9,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/scs-platform/shared-events/browsertest"
-	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/testkit/browsertest"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 )
 
 // signUp makes an account for name in the user's browser.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 
 	"github.com/scs-platform/e2e/platform"
 )

@@ -12,7 +12,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/scs-platform/shared-events/browsertest"
+	"github.com/scs-platform/shared-events/testkit/browsertest"
 
 	"github.com/scs-platform/e2e/platform"
 )

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scs-platform/shared-events/programtest"
-	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/testkit/programtest"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 
 	"github.com/scs-platform/e2e/frontdoor"
 )

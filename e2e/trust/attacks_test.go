@@ -25,10 +25,10 @@ import (
 	"github.com/google/uuid"
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/eventsig"
-	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/contracts/cloudevent"
+	"github.com/scs-platform/shared-events/eventing/eventsig"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 
 	"github.com/scs-platform/e2e/platform"
 )

@@ -14,7 +14,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/scs-platform/shared-events/provision"
+	"github.com/scs-platform/shared-events/eventing/provision"
 )
 
 // VHost is a virtual host of its own.

@@ -20,7 +20,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/scs-platform/shared-events/cloudevent"
+	"github.com/scs-platform/shared-events/contracts/cloudevent"
 )
 
 // OwnerUsers is the owner name of scs-users: the first part of its event types.

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/contracts/cloudevent"
 )
 
 func TestRegistry(t *testing.T) {

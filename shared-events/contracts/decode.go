@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scs-platform/shared-events/cloudevent"
+	"github.com/scs-platform/shared-events/contracts/cloudevent"
 )
 
 // DataError says which field of an event's data breaks the contract of its type.

@@ -17,7 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/scs-platform/shared-events/authn"
+	"github.com/scs-platform/shared-events/identity/authn"
 
 	"github.com/scs-platform/e2e/vhost"
 )

@@ -23,12 +23,12 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/scs-platform/shared-events/authn"
-	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/eventsig"
-	"github.com/scs-platform/shared-events/feed"
-	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/contracts/cloudevent"
+	"github.com/scs-platform/shared-events/database/sqldb"
+	"github.com/scs-platform/shared-events/eventing/eventsig"
+	"github.com/scs-platform/shared-events/eventing/feed"
+	"github.com/scs-platform/shared-events/identity/authn"
 )
 
 // This file runs scs-chat for the live benchmarks: the binary, its users (a

@@ -13,7 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/scs-platform/shared-events/authn"
+	"github.com/scs-platform/shared-events/identity/authn"
 )
 
 // liveConn is one user's websocket to a conversation page, as the page's

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scs-platform/shared-events/broker"
-	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/database/sqldb"
+	"github.com/scs-platform/shared-events/eventing/broker"
 )
 
 // machine is what the figures were measured on.

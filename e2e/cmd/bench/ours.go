@@ -13,13 +13,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/scs-platform/shared-events/broker"
-	"github.com/scs-platform/shared-events/cloudevent"
-	"github.com/scs-platform/shared-events/consumer"
-	"github.com/scs-platform/shared-events/eventsig"
-	"github.com/scs-platform/shared-events/outbox"
-	"github.com/scs-platform/shared-events/sqldb"
-	"github.com/scs-platform/shared-events/topology"
+	"github.com/scs-platform/shared-events/contracts/cloudevent"
+	"github.com/scs-platform/shared-events/database/sqldb"
+	"github.com/scs-platform/shared-events/eventing/broker"
+	"github.com/scs-platform/shared-events/eventing/consumer"
+	"github.com/scs-platform/shared-events/eventing/eventsig"
+	"github.com/scs-platform/shared-events/eventing/outbox"
+	"github.com/scs-platform/shared-events/eventing/topology"
 )
 
 //go:embed migrations

@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/scs-platform/shared-events/authn"
+	"github.com/scs-platform/shared-events/identity/authn"
 
 	"github.com/scs-platform/e2e/frontdoor"
 	"github.com/scs-platform/e2e/vhost"

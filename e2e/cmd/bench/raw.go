@@ -8,9 +8,9 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/scs-platform/shared-events/broker"
-	"github.com/scs-platform/shared-events/cloudevent"
-	"github.com/scs-platform/shared-events/topology"
+	"github.com/scs-platform/shared-events/contracts/cloudevent"
+	"github.com/scs-platform/shared-events/eventing/broker"
+	"github.com/scs-platform/shared-events/eventing/topology"
 )
 
 // headerSentAt carries the clock time at which the raw publisher started a publish.

@@ -16,8 +16,8 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/scs-platform/shared-events/broker"
-	"github.com/scs-platform/shared-events/topology"
+	"github.com/scs-platform/shared-events/eventing/broker"
+	"github.com/scs-platform/shared-events/eventing/topology"
 )
 
 // run measures every scenario, prints the results and rewrites cfg.Out.

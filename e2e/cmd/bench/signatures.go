@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scs-platform/shared-events/cloudevent"
-	"github.com/scs-platform/shared-events/eventsig"
+	"github.com/scs-platform/shared-events/contracts/cloudevent"
+	"github.com/scs-platform/shared-events/eventing/eventsig"
 )
 
 // signatureCost is what the owner's signature costs (b) per event: the relay

@@ -7,8 +7,8 @@ package main
 import (
 	"fmt"
 
-	"github.com/scs-platform/shared-events/provision"
-	"github.com/scs-platform/shared-events/topology"
+	"github.com/scs-platform/shared-events/eventing/provision"
+	"github.com/scs-platform/shared-events/eventing/topology"
 )
 
 func main() { fmt.Print(provision.SetupScript(topology.Platform)) }

@@ -27,8 +27,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/scs-platform/shared-events/broker"
-	"github.com/scs-platform/shared-events/provision"
+	"github.com/scs-platform/shared-events/eventing/broker"
+	"github.com/scs-platform/shared-events/eventing/provision"
 
 	"github.com/scs-platform/e2e/frontdoor"
 )
@@ -51,8 +51,9 @@ const (
 	defaultAMQPURL = "amqp://guest:guest@localhost:5672/"
 	defaultVHost   = "scs-dev"
 	brokerTimeout  = 3 * time.Second
-	// rabbitmqctl starts an Erlang VM per command, about a second each.
-	provisionTimeout = 60 * time.Second
+	// rabbitmqctl starts an Erlang VM per command, about a second each on an idle
+	// machine and several on a busy one.
+	provisionTimeout = 2 * time.Minute
 	startTimeout     = 30 * time.Second
 	shutdownTimeout  = 10 * time.Second
 )

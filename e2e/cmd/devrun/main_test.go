@@ -12,9 +12,9 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/scs-platform/shared-events/broker"
-	"github.com/scs-platform/shared-events/provision"
-	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/eventing/broker"
+	"github.com/scs-platform/shared-events/eventing/provision"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 )
 
 func TestBrokerUnreachable(t *testing.T) {

@@ -12,24 +12,24 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
-	"github.com/scs-platform/shared-events/authn"
-	"github.com/scs-platform/shared-events/broker"
-	"github.com/scs-platform/shared-events/consumer"
-	"github.com/scs-platform/shared-events/deadletter"
-	"github.com/scs-platform/shared-events/feed"
-	"github.com/scs-platform/shared-events/health"
-	"github.com/scs-platform/shared-events/outbox"
-	"github.com/scs-platform/shared-events/serve"
-	"github.com/scs-platform/shared-events/sqldb"
-	"github.com/scs-platform/shared-events/telemetry"
-	"github.com/scs-platform/shared-events/topology"
-	"github.com/scs-platform/shared-events/usersreplica"
+	"github.com/scs-platform/shared-events/database/sqldb"
+	"github.com/scs-platform/shared-events/eventing/broker"
+	"github.com/scs-platform/shared-events/eventing/consumer"
+	"github.com/scs-platform/shared-events/eventing/deadletter"
+	"github.com/scs-platform/shared-events/eventing/feed"
+	"github.com/scs-platform/shared-events/eventing/outbox"
+	"github.com/scs-platform/shared-events/eventing/topology"
+	"github.com/scs-platform/shared-events/httpkit/routing"
+	"github.com/scs-platform/shared-events/identity/authn"
+	"github.com/scs-platform/shared-events/identity/usersreplica"
+	"github.com/scs-platform/shared-events/runtime/health"
+	"github.com/scs-platform/shared-events/runtime/serve"
+	"github.com/scs-platform/shared-events/runtime/telemetry"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
 	"github.com/scs-platform/scs-cards/internal/config"
@@ -124,28 +124,24 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 		Feed:     &feed.Client{URL: cfg.UsersFeedURL, Token: cfg.UsersFeedToken},
 		Prefetch: cfg.AMQPPrefetch,
 	}
-	durations := health.NewRequestDurations(web.RoutePattern)
+	durations := health.NewRequestDurations(routing.Pattern)
 	registry, err := health.NewRegistry(events, relay, users, durations, cards.NewCollector(svc))
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
-	srv := &http.Server{
-		// Every request in a span of its own and with a request id, for the
-		// traces and the log lines written on its behalf.
-		Handler: telemetry.Handler(web.Routes(web.Deps{
-			Logger:        logger,
-			Ready:         health.Ready(health.Database(db), health.Relay(relay), health.Broker(users.Broker), health.Outbox(events, health.MaxOutboxAge)),
-			Metrics:       health.Metrics(registry),
-			Durations:     durations,
-			Cards:         svc,
-			Verifier:      usersreplica.NewVerifier(db, authn.Audience(cfg.PublicURL)),
-			Cookie:        authn.CookieNameFor(cfg.PublicURL),
-			Origin:        authn.Audience(cfg.PublicURL),
-			TerminalToken: cfg.TerminalToken,
-		})),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	// Every request in a span of its own and with a request id, for the
+	// traces and the log lines written on its behalf.
+	srv := serve.NewServer(telemetry.Handler(web.Routes(web.Deps{
+		Logger:        logger,
+		Ready:         health.Ready(health.Database(db), health.Relay(relay), health.Broker(users.Broker), health.Outbox(events, health.MaxOutboxAge)),
+		Metrics:       health.Metrics(registry),
+		Durations:     durations,
+		Cards:         svc,
+		Verifier:      usersreplica.NewVerifier(db, authn.Audience(cfg.PublicURL)),
+		Cookie:        authn.CookieNameFor(cfg.PublicURL),
+		Origin:        authn.Audience(cfg.PublicURL),
+		TerminalToken: cfg.TerminalToken,
+	})), logger)
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR %q: %w", cfg.HTTPAddr, err)

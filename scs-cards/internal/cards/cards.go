@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/outbox"
-	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/database/sqldb"
+	"github.com/scs-platform/shared-events/eventing/outbox"
 
 	"github.com/scs-platform/scs-cards/internal/money"
 )

@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/database/sqldb"
 )
 
 // Reply is a terminal operation's answer: an HTTP status and a JSON body. It

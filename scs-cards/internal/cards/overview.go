@@ -6,7 +6,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/database/sqldb"
 )
 
 // Overview is the account overview: everything the holder's main page shows.

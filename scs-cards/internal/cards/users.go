@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"errors"
 
-	"github.com/scs-platform/shared-events/cloudevent"
-	"github.com/scs-platform/shared-events/consumer"
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/usersreplica"
+	"github.com/scs-platform/shared-events/contracts/cloudevent"
+	"github.com/scs-platform/shared-events/eventing/consumer"
+	"github.com/scs-platform/shared-events/identity/usersreplica"
 )
 
 // Why the system changes a holder's cards.

@@ -1,13 +1,13 @@
 // Package config reads scs-cards's configuration from the environment once, at
 // start-up, and refuses a bad value with a message that names the variable. The
-// variables every system shares are read by shared-events/runtimeconfig.
+// variables every system shares are read by shared-events/runtime/runtimeconfig.
 package config
 
 import (
 	"time"
 
-	"github.com/scs-platform/shared-events/eventsig"
-	"github.com/scs-platform/shared-events/runtimeconfig"
+	"github.com/scs-platform/shared-events/eventing/eventsig"
+	"github.com/scs-platform/shared-events/runtime/runtimeconfig"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
 	"github.com/scs-platform/scs-cards/internal/money"

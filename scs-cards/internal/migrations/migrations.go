@@ -7,10 +7,10 @@ import (
 	"context"
 	"embed"
 
-	"github.com/scs-platform/shared-events/consumer"
-	"github.com/scs-platform/shared-events/outbox"
-	"github.com/scs-platform/shared-events/sqldb"
-	"github.com/scs-platform/shared-events/usersreplica"
+	"github.com/scs-platform/shared-events/database/sqldb"
+	"github.com/scs-platform/shared-events/eventing/consumer"
+	"github.com/scs-platform/shared-events/eventing/outbox"
+	"github.com/scs-platform/shared-events/identity/usersreplica"
 )
 
 // FS holds sqlite/NNNN_*.sql and postgres/NNNN_*.sql.
@@ -22,15 +22,5 @@ var FS embed.FS
 // inbox of its consumer, the users replica and its own tables, each versioned
 // under its own component.
 func Apply(ctx context.Context, db *sqldb.DB) error {
-	for _, migrate := range []func() error{
-		func() error { return outbox.Migrate(ctx, db) },
-		func() error { return consumer.Migrate(ctx, db) },
-		func() error { return usersreplica.Migrate(ctx, db) },
-		func() error { return db.Migrate(ctx, "cards", FS, ".") },
-	} {
-		if err := migrate(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return db.Apply(ctx, outbox.Migrate, consumer.Migrate, usersreplica.Migrate, sqldb.Schema("cards", FS))
 }

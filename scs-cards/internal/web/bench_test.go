@@ -5,9 +5,9 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/identity/authn"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 )
 
 // BenchmarkOverviewPage renders GET /cards/ for a holder with a page of

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/scs-platform/shared-events/authn"
+	"github.com/scs-platform/shared-events/identity/authn"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
 )

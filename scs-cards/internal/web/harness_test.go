@@ -16,11 +16,12 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/health"
-	"github.com/scs-platform/shared-events/sqldb"
-	"github.com/scs-platform/shared-events/usersreplica"
+	"github.com/scs-platform/shared-events/database/sqldb"
+	"github.com/scs-platform/shared-events/httpkit/routing"
+	"github.com/scs-platform/shared-events/identity/authn"
+	"github.com/scs-platform/shared-events/identity/usersreplica"
+	"github.com/scs-platform/shared-events/runtime/health"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
 	"github.com/scs-platform/scs-cards/internal/cards/cardstest"
@@ -61,7 +62,7 @@ func newSite(t testing.TB, db *sqldb.DB) *site {
 		Logger:        slog.New(slog.DiscardHandler),
 		Ready:         health.Live(),
 		Metrics:       health.Live(),
-		Durations:     health.NewRequestDurations(web.RoutePattern),
+		Durations:     health.NewRequestDurations(routing.Pattern),
 		Cards:         svc,
 		Verifier:      usersreplica.NewVerifier(db, origin),
 		Cookie:        authn.CookieName,

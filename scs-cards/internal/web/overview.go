@@ -10,6 +10,7 @@ import (
 
 	"github.com/scs-platform/scs-cards/internal/cards"
 	"github.com/scs-platform/scs-cards/internal/money"
+	"github.com/scs-platform/shared-events/httpkit/pages"
 )
 
 // overview is the account overview, or the form to open an account.
@@ -27,7 +28,7 @@ func (h *handlers) overview(w http.ResponseWriter, r *http.Request) {
 		h.unavailable(w, r, "overview", err)
 		return
 	}
-	render(w, r, h.logger, http.StatusOK, overviewPage(OverviewView{
+	pages.Render(w, r, h.logger, http.StatusOK, overviewPage(OverviewView{
 		Page: page(r, o.Account.Name), Overview: o, Today: h.today(), Before: before,
 	}))
 }
@@ -65,7 +66,7 @@ type openForm struct {
 }
 
 func (h *handlers) openForm(w http.ResponseWriter, r *http.Request, status int, f openForm) {
-	render(w, r, h.logger, status, openPage(OpenView{
+	pages.Render(w, r, h.logger, status, openPage(OpenView{
 		Page: page(r, "Open a card account"), Form: f,
 		Limit: money.Amount{Minor: h.cards.DefaultLimit, Currency: h.cards.Currency},
 	}))
@@ -117,7 +118,7 @@ func (h *handlers) cardPage(w http.ResponseWriter, r *http.Request, status int, 
 		h.failed(w, r, "card", err)
 		return
 	}
-	render(w, r, h.logger, status, cardPage(CardView{
+	pages.Render(w, r, h.logger, status, cardPage(CardView{
 		Page: page(r, "Card ending in "+c.Last4), Card: c, Changes: changes,
 		Reason: r.PostFormValue("reason"), ReasonError: reasonError,
 	}))

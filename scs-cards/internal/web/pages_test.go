@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/identity/authn"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 )
 
 var cardNumber = regexp.MustCompile(`[0-9]{13,19}`)

@@ -6,10 +6,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
-	"github.com/scs-platform/shared-events/authn"
-	"github.com/scs-platform/shared-events/pages"
+	"github.com/scs-platform/shared-events/httpkit/pages"
+	"github.com/scs-platform/shared-events/identity/authn"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
 )
@@ -65,7 +63,6 @@ func (h *handlers) notText(w http.ResponseWriter, r *http.Request) {
 
 // methodNotAllowed answers, say, a typed-in address of a form's POST.
 func (h *handlers) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Allow", allowedMethods(r))
 	h.errorPage(w, r, http.StatusMethodNotAllowed, "Not here", "This address is where a form is sent, not a page to open. Go back to your card account and try again from there.")
 }
 
@@ -76,7 +73,7 @@ func (h *handlers) notFound(w http.ResponseWriter, r *http.Request) {
 
 // errorPage answers with a page that says, in plain words, what happened.
 func (h *handlers) errorPage(w http.ResponseWriter, r *http.Request, status int, title, message string) {
-	render(w, r, h.logger, status, errorView(ErrorView{Page: page(r, title), Status: status, Message: message}))
+	pages.Render(w, r, h.logger, status, errorView(ErrorView{Page: page(r, title), Status: status, Message: message}))
 }
 
 // unavailable answers 503 after a failure of the database: the user sees a
@@ -124,27 +121,10 @@ func (h *handlers) lagging(w http.ResponseWriter, r *http.Request, retry string,
 	} else {
 		v.Message += " Send the form again in a moment."
 	}
-	render(w, r, h.logger, http.StatusServiceUnavailable, errorView(v))
+	pages.Render(w, r, h.logger, http.StatusServiceUnavailable, errorView(v))
 }
 
 // gateUnavailable answers a replica that could not be asked.
 func (h *handlers) gateUnavailable(w http.ResponseWriter, r *http.Request, err error) {
 	h.unavailable(w, r, "verify the session token", err)
-}
-
-// allowedMethods lists the methods that the request's path answers, for the
-// Allow header that a 405 must carry (RFC 9110, section 15.5.6): chi leaves
-// it out once the router has a handler of its own for 405s.
-func allowedMethods(r *http.Request) string {
-	rc := chi.RouteContext(r.Context())
-	if rc == nil || rc.Routes == nil {
-		return ""
-	}
-	var allowed []string
-	for _, m := range []string{http.MethodGet, http.MethodPost} {
-		if rc.Routes.Match(chi.NewRouteContext(), m, r.URL.Path) {
-			allowed = append(allowed, m)
-		}
-	}
-	return strings.Join(allowed, ", ")
 }

@@ -9,13 +9,13 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/scs-platform/shared-events/authn"
-	"github.com/scs-platform/shared-events/health"
-	"github.com/scs-platform/shared-events/pages"
+	"github.com/scs-platform/shared-events/httpkit/pages"
+	"github.com/scs-platform/shared-events/httpkit/routing"
+	"github.com/scs-platform/shared-events/identity/authn"
+	"github.com/scs-platform/shared-events/runtime/health"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
 )
@@ -44,48 +44,23 @@ type Deps struct {
 	TerminalToken string
 }
 
-// RoutePattern names the route a request matched, for the request metrics. It
-// joins chi's patterns itself because chi's RoutePattern drops a trailing slash,
-// which would count "/cards" (a redirect) and "/cards/" (the page) as one route.
-func RoutePattern(r *http.Request) string {
-	rc := chi.RouteContext(r.Context())
-	if rc == nil {
-		return ""
-	}
-	p := strings.Join(rc.RoutePatterns, "")
-	for strings.Contains(p, "/*/") {
-		p = strings.ReplaceAll(p, "/*/", "/")
-	}
-	return p
-}
-
 // Routes is the whole URL surface of scs-cards.
 func Routes(d Deps) http.Handler {
 	assets, _ := fs.Sub(static, "static")
 	h := &handlers{logger: d.Logger, cards: d.Cards, terminalToken: d.TerminalToken}
 	gate := &authn.Gate{Verifier: d.Verifier, Cookie: d.Cookie, Home: "/cards/", Lagging: h.lagging, Unavailable: h.gateUnavailable}
 	// Every state change of a page is a POST and must come from our own origin.
-	crossOrigin := http.NewCrossOriginProtection()
-	if err := crossOrigin.AddTrustedOrigin(d.Origin); err != nil {
+	crossOrigin, err := pages.CrossOrigin(d.Origin, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.errorPage(w, r, http.StatusForbidden, pages.CrossOriginTitle, pages.CrossOriginMessage)
+	}))
+	if err != nil {
 		d.Logger.Error("trust the public origin", "origin", d.Origin, "err", err)
 	}
-	crossOrigin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.errorPage(w, r, http.StatusForbidden, "Sent from another site",
-			"This form was sent from a page that is not part of the platform, so it was not carried out.")
-	}))
 
-	r := chi.NewRouter()
-	r.Use(d.Durations.Middleware)
-
-	// Operations, at the root of the port. The front door does not route them.
-	r.Method(http.MethodGet, "/healthz", health.Live())
-	r.Method(http.MethodGet, "/readyz", d.Ready)
-	r.Method(http.MethodGet, "/metrics", d.Metrics)
-
-	// Pages, under /cards/ even when reached directly, so the front door never
-	// rewrites paths.
-	r.Get("/cards", redirect("/cards/"))
-	r.Handle("/cards/static/*", http.StripPrefix("/cards/static/", pages.StaticFiles(assets)))
+	// Operations at the root of the port (the front door does not route them),
+	// then the pages under /cards/, even when reached directly.
+	r := routing.NewRouter(routing.Operations{Ready: d.Ready, Metrics: d.Metrics, Durations: d.Durations})
+	routing.Prefix(r, "/cards", assets)
 
 	// The merchant terminal's API: JSON, a bearer credential, no cookies (so no
 	// cross-site forgery to guard against).
@@ -106,7 +81,7 @@ func Routes(d Deps) http.Handler {
 	r.Group(func(r chi.Router) {
 		r.Use(pages.SecurityHeaders, pages.TextOnly(h.notText), crossOrigin.Handler, gate.Require)
 		r.NotFound(h.notFound)
-		r.MethodNotAllowed(h.methodNotAllowed)
+		r.MethodNotAllowed(routing.WithAllow(h.methodNotAllowed))
 
 		// The account
 		r.Get("/cards/", h.overview)
@@ -126,10 +101,4 @@ func Routes(d Deps) http.Handler {
 		r.Post("/cards/terminal/authorisations/{id}/{action:capture|void}", h.terminalSettle)
 	})
 	return r
-}
-
-func redirect(to string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, to, http.StatusMovedPermanently)
-	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/httpkit/pages"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
 	"github.com/scs-platform/scs-cards/internal/money"
@@ -68,7 +69,7 @@ func (h *handlers) terminalPage(w http.ResponseWriter, r *http.Request, status i
 	case "voided":
 		v.Outcome = "Voided: the hold is released."
 	}
-	render(w, r, h.logger, status, terminalPage(v))
+	pages.Render(w, r, h.logger, status, terminalPage(v))
 }
 
 var declineReasons = map[cards.DeclineReason]struct{}{

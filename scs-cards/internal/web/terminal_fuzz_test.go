@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
 	"github.com/scs-platform/scs-cards/internal/money"

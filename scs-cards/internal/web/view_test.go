@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/identity/authn"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
 	"github.com/scs-platform/scs-cards/internal/money"

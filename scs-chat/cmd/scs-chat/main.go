@@ -11,26 +11,26 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
-	"github.com/scs-platform/shared-events/broker"
-	"github.com/scs-platform/shared-events/consumer"
-	"github.com/scs-platform/shared-events/deadletter"
-	"github.com/scs-platform/shared-events/feed"
-	"github.com/scs-platform/shared-events/health"
-	"github.com/scs-platform/shared-events/outbox"
-	"github.com/scs-platform/shared-events/serve"
-	"github.com/scs-platform/shared-events/sqldb"
-	"github.com/scs-platform/shared-events/telemetry"
-	"github.com/scs-platform/shared-events/topology"
-	"github.com/scs-platform/shared-events/usersreplica"
+	"github.com/scs-platform/shared-events/database/sqldb"
+	"github.com/scs-platform/shared-events/eventing/broker"
+	"github.com/scs-platform/shared-events/eventing/consumer"
+	"github.com/scs-platform/shared-events/eventing/deadletter"
+	"github.com/scs-platform/shared-events/eventing/feed"
+	"github.com/scs-platform/shared-events/eventing/outbox"
+	"github.com/scs-platform/shared-events/eventing/topology"
+	"github.com/scs-platform/shared-events/identity/usersreplica"
+	"github.com/scs-platform/shared-events/runtime/health"
+	"github.com/scs-platform/shared-events/runtime/serve"
+	"github.com/scs-platform/shared-events/runtime/telemetry"
 
-	"github.com/scs-platform/shared-events/authn"
-	"github.com/scs-platform/shared-events/ratelimit"
+	"github.com/scs-platform/shared-events/httpkit/ratelimit"
+	"github.com/scs-platform/shared-events/httpkit/routing"
+	"github.com/scs-platform/shared-events/identity/authn"
 
 	"github.com/scs-platform/scs-chat/internal/chat"
 	"github.com/scs-platform/scs-chat/internal/config"
@@ -141,7 +141,7 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 		Feed:     &feed.Client{URL: cfg.UsersFeedURL, Token: cfg.UsersFeedToken},
 		Prefetch: cfg.AMQPPrefetch,
 	}
-	durations := health.NewRequestDurations(web.RoutePattern)
+	durations := health.NewRequestDurations(routing.Pattern)
 	registry, err := health.NewRegistry(events, relay, users, durations, hub, chat.NewCollector(svc))
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
@@ -153,25 +153,21 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 	}
 	shutdown, cancelShutdown := context.WithCancel(context.Background())
 	defer cancelShutdown()
-	srv := &http.Server{
-		// Every request in a span of its own and with a request id, for the
-		// traces and the log lines written on its behalf.
-		Handler: telemetry.Handler(web.Routes(web.Deps{
-			Logger:    logger,
-			Ready:     health.Ready(health.Database(db), health.Relay(relay), health.Broker(users.Broker, liveIn, liveOut), health.Outbox(events, health.MaxOutboxAge)),
-			Metrics:   health.Metrics(registry),
-			Durations: durations,
-			Chat:      svc,
-			Hub:       hub,
-			Users:     usersreplica.Store{DB: db},
-			Verifier:  usersreplica.NewVerifier(db, authn.Audience(cfg.PublicURL)),
-			Cookie:    authn.CookieNameFor(cfg.PublicURL),
-			Origin:    authn.Audience(cfg.PublicURL),
-			Shutdown:  shutdown,
-		})),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	// Every request in a span of its own and with a request id, for the
+	// traces and the log lines written on its behalf.
+	srv := serve.NewServer(telemetry.Handler(web.Routes(web.Deps{
+		Logger:    logger,
+		Ready:     health.Ready(health.Database(db), health.Relay(relay), health.Broker(users.Broker, liveIn, liveOut), health.Outbox(events, health.MaxOutboxAge)),
+		Metrics:   health.Metrics(registry),
+		Durations: durations,
+		Chat:      svc,
+		Hub:       hub,
+		Users:     usersreplica.Store{DB: db},
+		Verifier:  usersreplica.NewVerifier(db, authn.Audience(cfg.PublicURL)),
+		Cookie:    authn.CookieNameFor(cfg.PublicURL),
+		Origin:    authn.Audience(cfg.PublicURL),
+		Shutdown:  shutdown,
+	})), logger)
 	// Websockets are hijacked connections that Shutdown does not wait for:
 	// they end when shutdown does.
 	srv.RegisterOnShutdown(cancelShutdown)

@@ -15,14 +15,14 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/scs-platform/shared-events/authn"
-	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/eventsig"
-	"github.com/scs-platform/shared-events/feed"
-	"github.com/scs-platform/shared-events/programtest"
-	"github.com/scs-platform/shared-events/servicetest"
-	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/contracts/cloudevent"
+	"github.com/scs-platform/shared-events/database/sqldb"
+	"github.com/scs-platform/shared-events/eventing/eventsig"
+	"github.com/scs-platform/shared-events/eventing/feed"
+	"github.com/scs-platform/shared-events/identity/authn"
+	"github.com/scs-platform/shared-events/testkit/programtest"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 )
 
 // TestRun starts the real program against the real broker, with a stand-in for

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/scs-platform/shared-events/cloudevent"
-	"github.com/scs-platform/shared-events/consumer"
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/usersreplica"
+	"github.com/scs-platform/shared-events/contracts/cloudevent"
+	"github.com/scs-platform/shared-events/eventing/consumer"
+	"github.com/scs-platform/shared-events/identity/usersreplica"
 )
 
 // AccessChange is a user whose access changed: banned, deleted, a session

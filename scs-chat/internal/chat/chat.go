@@ -16,9 +16,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/scs-platform/shared-events/outbox"
-	"github.com/scs-platform/shared-events/ratelimit"
-	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/database/sqldb"
+	"github.com/scs-platform/shared-events/eventing/outbox"
+	"github.com/scs-platform/shared-events/httpkit/ratelimit"
 
 	"github.com/scs-platform/scs-chat/internal/matching"
 )

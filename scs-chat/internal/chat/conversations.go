@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/database/sqldb"
 )
 
 // Conversation is one match, as one of its members sees it.

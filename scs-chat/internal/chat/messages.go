@@ -12,7 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/database/sqldb"
 )
 
 // Message is one stored message of a conversation.

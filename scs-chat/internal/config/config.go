@@ -1,14 +1,14 @@
 // Package config reads scs-chat's configuration from the environment once, at
 // start-up, and refuses a bad value with a message that names the variable. The
-// variables every system shares are read by shared-events/runtimeconfig.
+// variables every system shares are read by shared-events/runtime/runtimeconfig.
 package config
 
 import (
 	"time"
 
-	"github.com/scs-platform/shared-events/eventsig"
-	"github.com/scs-platform/shared-events/ratelimit"
-	"github.com/scs-platform/shared-events/runtimeconfig"
+	"github.com/scs-platform/shared-events/eventing/eventsig"
+	"github.com/scs-platform/shared-events/httpkit/ratelimit"
+	"github.com/scs-platform/shared-events/runtime/runtimeconfig"
 )
 
 // Config is everything scs-chat reads from its environment.

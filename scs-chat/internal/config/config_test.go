@@ -3,7 +3,7 @@ package config_test
 import (
 	"testing"
 
-	"github.com/scs-platform/shared-events/runtimeconfig/configtest"
+	"github.com/scs-platform/shared-events/runtime/runtimeconfig/configtest"
 
 	"github.com/scs-platform/scs-chat/internal/config"
 )

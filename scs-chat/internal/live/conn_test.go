@@ -14,7 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 )
 
 func TestASentMessageIsAckedAndDeliveredToEveryMember(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/scs-platform/shared-events/topology"
+	"github.com/scs-platform/shared-events/eventing/topology"
 )
 
 // Cross-instance fan-out. Every instance publishes the frames it delivers to one

@@ -11,8 +11,8 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/scs-platform/shared-events/broker"
-	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/eventing/broker"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 )
 
 // testKey is the instances' shared key in the tests.

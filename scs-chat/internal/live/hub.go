@@ -13,7 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/scs-platform/shared-events/broker"
+	"github.com/scs-platform/shared-events/eventing/broker"
 )
 
 // Defaults of the Config limits.

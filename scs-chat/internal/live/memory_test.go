@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 )
 
 // maxIdleConnectionBytes is the memory budget of an idle connection.

@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/scs-platform/shared-events/usersreplica"
+	"github.com/scs-platform/shared-events/identity/usersreplica"
 
 	"github.com/scs-platform/scs-chat/internal/chat"
 	"github.com/scs-platform/scs-chat/internal/live"

@@ -10,8 +10,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/httpkit/pages"
+	"github.com/scs-platform/shared-events/identity/authn"
 
 	"github.com/scs-platform/scs-chat/internal/chat"
 )
@@ -61,7 +62,7 @@ func (h *handlers) conversationPage(w http.ResponseWriter, r *http.Request, stat
 	if c.Active() {
 		v.Page.Script = "live.js"
 	}
-	render(w, r, h.logger, status, conversationPage(v))
+	pages.Render(w, r, h.logger, status, conversationPage(v))
 }
 
 // partnerName is the partner's display name from the users replica, so that a
@@ -171,5 +172,5 @@ func (h *handlers) conversations(w http.ResponseWriter, r *http.Request) {
 		}
 		rows = append(rows, ConversationRow{Conversation: c, Partner: name})
 	}
-	render(w, r, h.logger, http.StatusOK, conversationsPage(ConversationsView{Page: page(r, "My conversations"), Rows: rows}))
+	pages.Render(w, r, h.logger, http.StatusOK, conversationsPage(ConversationsView{Page: page(r, "My conversations"), Rows: rows}))
 }

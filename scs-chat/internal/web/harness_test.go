@@ -23,12 +23,13 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/net/html"
 
-	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/health"
-	"github.com/scs-platform/shared-events/servicetest"
-	"github.com/scs-platform/shared-events/sqldb"
-	"github.com/scs-platform/shared-events/usersreplica"
+	"github.com/scs-platform/shared-events/database/sqldb"
+	"github.com/scs-platform/shared-events/httpkit/routing"
+	"github.com/scs-platform/shared-events/identity/authn"
+	"github.com/scs-platform/shared-events/identity/usersreplica"
+	"github.com/scs-platform/shared-events/runtime/health"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 
 	"github.com/scs-platform/scs-chat/internal/chat"
 	"github.com/scs-platform/scs-chat/internal/chat/chattest"
@@ -96,7 +97,7 @@ func newSite(t *testing.T, configure ...func(*chat.Service)) *site {
 		Logger:    logger,
 		Ready:     health.Live(),
 		Metrics:   health.Live(),
-		Durations: health.NewRequestDurations(web.RoutePattern),
+		Durations: health.NewRequestDurations(routing.Pattern),
 		Chat:      svc,
 		Hub:       hub,
 		Users:     usersreplica.Store{DB: db},

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 
 	"github.com/scs-platform/scs-chat/internal/chat"
 	"github.com/scs-platform/scs-chat/internal/live"

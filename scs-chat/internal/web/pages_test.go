@@ -12,7 +12,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/ratelimit"
+	"github.com/scs-platform/shared-events/httpkit/ratelimit"
 
 	"github.com/scs-platform/scs-chat/internal/chat"
 )

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scs-platform/shared-events/pages"
+	"github.com/scs-platform/shared-events/httpkit/pages"
 
-	"github.com/scs-platform/shared-events/authn"
-	"github.com/scs-platform/shared-events/usersreplica"
+	"github.com/scs-platform/shared-events/identity/authn"
+	"github.com/scs-platform/shared-events/identity/usersreplica"
 
 	"github.com/scs-platform/scs-chat/internal/chat"
 	"github.com/scs-platform/scs-chat/internal/live"
@@ -76,7 +76,7 @@ func (h *handlers) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 
 // errorPage answers with a page that says, in plain words, what happened.
 func (h *handlers) errorPage(w http.ResponseWriter, r *http.Request, status int, title, message string) {
-	render(w, r, h.logger, status, errorView(ErrorView{Page: page(r, title), Status: status, Message: message}))
+	pages.Render(w, r, h.logger, status, errorView(ErrorView{Page: page(r, title), Status: status, Message: message}))
 }
 
 // unavailable answers 503 after a failure of the database: the user sees a
@@ -139,7 +139,7 @@ func (h *handlers) lagging(w http.ResponseWriter, r *http.Request, retry string,
 	} else {
 		v.Message += " Send the form again in a moment."
 	}
-	render(w, r, h.logger, http.StatusServiceUnavailable, errorView(v))
+	pages.Render(w, r, h.logger, http.StatusServiceUnavailable, errorView(v))
 }
 
 // gateUnavailable answers a replica that could not be asked.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/scs-platform/scs-chat/internal/chat"
 	"github.com/scs-platform/scs-chat/internal/matching"
+	"github.com/scs-platform/shared-events/httpkit/pages"
 )
 
 // start serves GET /chat/: the form to join the waiting room, or the way back
@@ -35,7 +36,7 @@ type joinForm struct {
 }
 
 func (h *handlers) startForm(w http.ResponseWriter, r *http.Request, status int, f joinForm) {
-	render(w, r, h.logger, status, startPage(StartView{Page: withScript(page(r, "WhisperChat"), "start.js"), Form: f}))
+	pages.Render(w, r, h.logger, status, startPage(StartView{Page: withScript(page(r, "WhisperChat"), "start.js"), Form: f}))
 }
 
 // join serves POST /chat/join.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/scs-platform/scs-chat/internal/chat"
+	"github.com/scs-platform/shared-events/httpkit/pages"
 )
 
 // waitingRefresh is how often the waiting page reloads without JavaScript; it
@@ -34,7 +35,7 @@ func (h *handlers) waiting(w http.ResponseWriter, r *http.Request) {
 	}
 	p := withScript(page(r, "Waiting"), "live.js")
 	p.Refresh, p.NoScriptOnly = waitingRefresh, true
-	render(w, r, h.logger, http.StatusOK, waitingPage(WaitingView{Page: p, Since: st.WaitingSince, Now: time.Now(), RangeKm: st.RangeKm}))
+	pages.Render(w, r, h.logger, http.StatusOK, waitingPage(WaitingView{Page: p, Since: st.WaitingSince, Now: time.Now(), RangeKm: st.RangeKm}))
 }
 
 // stopWaiting serves POST /chat/waiting/stop.

@@ -15,7 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/scs-platform/shared-events/browsertest"
+	"github.com/scs-platform/shared-events/testkit/browsertest"
 )
 
 // summaryFragment is what scs-cards' summary fragment looks like: a stylesheet

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scs-platform/shared-events/browsertest"
+	"github.com/scs-platform/shared-events/testkit/browsertest"
 )
 
 // TestBrowserAccountJourney drives the real program in headless Chromium as a

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/serve"
+	"github.com/scs-platform/shared-events/runtime/serve"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
 	"github.com/scs-platform/scs-users/internal/config"

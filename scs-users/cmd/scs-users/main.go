@@ -22,23 +22,23 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
-	"github.com/scs-platform/shared-events/broker"
-	"github.com/scs-platform/shared-events/consumer"
-	"github.com/scs-platform/shared-events/deadletter"
-	"github.com/scs-platform/shared-events/feed"
-	"github.com/scs-platform/shared-events/health"
-	"github.com/scs-platform/shared-events/outbox"
-	"github.com/scs-platform/shared-events/ratelimit"
-	"github.com/scs-platform/shared-events/serve"
-	"github.com/scs-platform/shared-events/sqldb"
-	"github.com/scs-platform/shared-events/telemetry"
-	"github.com/scs-platform/shared-events/topology"
+	"github.com/scs-platform/shared-events/database/sqldb"
+	"github.com/scs-platform/shared-events/eventing/broker"
+	"github.com/scs-platform/shared-events/eventing/consumer"
+	"github.com/scs-platform/shared-events/eventing/deadletter"
+	"github.com/scs-platform/shared-events/eventing/feed"
+	"github.com/scs-platform/shared-events/eventing/outbox"
+	"github.com/scs-platform/shared-events/eventing/topology"
+	"github.com/scs-platform/shared-events/httpkit/ratelimit"
+	"github.com/scs-platform/shared-events/httpkit/routing"
+	"github.com/scs-platform/shared-events/runtime/health"
+	"github.com/scs-platform/shared-events/runtime/serve"
+	"github.com/scs-platform/shared-events/runtime/telemetry"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
 	"github.com/scs-platform/scs-users/internal/config"
@@ -182,32 +182,26 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 		Logger:   logger,
 		Prefetch: cfg.AMQPPrefetch,
 	}
-	durations := health.NewRequestDurations(web.RoutePattern)
+	durations := health.NewRequestDurations(routing.Pattern)
 	registry, err := health.NewRegistry(p.events, relay, fromChat, durations, p.hasher)
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
-	srv := &http.Server{
-		// Every request in a span of its own and with a request id, for the
-		// traces and the log lines written on its behalf.
-		Handler: telemetry.Handler(web.Routes(web.Deps{
-			Logger: logger,
-			Ready: health.Ready(health.Database(p.db), health.Relay(relay), health.Broker(fromChat.Broker),
-				health.Outbox(p.events, health.MaxOutboxAge)),
-			Metrics:        health.Metrics(registry),
-			Durations:      durations,
-			Feed:           feed.Handler(p.events, cfg.EventSigner, logger, cfg.FeedTokens...),
-			Accounts:       p.accounts,
-			Moderation:     p.moderation,
-			Keys:           p.keys,
-			Cookies:        web.NewCookies(cfg.PublicURL, cfg.TokenTTL),
-			TrustedProxies: cfg.TrustedProxies,
-		})),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	// Every request in a span of its own and with a request id, for the
+	// traces and the log lines written on its behalf.
+	srv := serve.NewServer(telemetry.Handler(web.Routes(web.Deps{
+		Logger: logger,
+		Ready: health.Ready(health.Database(p.db), health.Relay(relay), health.Broker(fromChat.Broker),
+			health.Outbox(p.events, health.MaxOutboxAge)),
+		Metrics:        health.Metrics(registry),
+		Durations:      durations,
+		Feed:           feed.Handler(p.events, cfg.EventSigner, logger, cfg.FeedTokens...),
+		Accounts:       p.accounts,
+		Moderation:     p.moderation,
+		Keys:           p.keys,
+		Cookies:        web.NewCookies(cfg.PublicURL, cfg.TokenTTL),
+		TrustedProxies: cfg.TrustedProxies,
+	})), logger)
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR %q: %w", cfg.HTTPAddr, err)

@@ -15,12 +15,12 @@ import (
 	"github.com/google/uuid"
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/eventsig"
-	"github.com/scs-platform/shared-events/feed"
-	"github.com/scs-platform/shared-events/programtest"
-	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/contracts/cloudevent"
+	"github.com/scs-platform/shared-events/eventing/eventsig"
+	"github.com/scs-platform/shared-events/eventing/feed"
+	"github.com/scs-platform/shared-events/testkit/programtest"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 )
 
 // TestRun starts the real program against the real broker and stops it again.

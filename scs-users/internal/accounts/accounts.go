@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/outbox"
-	"github.com/scs-platform/shared-events/ratelimit"
-	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/database/sqldb"
+	"github.com/scs-platform/shared-events/eventing/outbox"
+	"github.com/scs-platform/shared-events/httpkit/ratelimit"
 )
 
 // User is an account.

@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scs-platform/shared-events/cloudevent"
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/outbox"
-	"github.com/scs-platform/shared-events/ratelimit"
-	"github.com/scs-platform/shared-events/servicetest"
-	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/contracts/cloudevent"
+	"github.com/scs-platform/shared-events/database/sqldb"
+	"github.com/scs-platform/shared-events/eventing/outbox"
+	"github.com/scs-platform/shared-events/httpkit/ratelimit"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
 	"github.com/scs-platform/scs-users/internal/accounts/accountstest"

@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/database/sqldb"
 )
 
 // MaxReasonLength bounds the reason of a ban or an unban.
@@ -78,7 +78,7 @@ func logAction(ctx context.Context, tx *sql.Tx, userID, actorID, action, detail 
 		actor = actorID
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO moderation_log (id, user_id, actor_id, action, detail, at_us) VALUES ($1, $2, $3, $4, $5, $6)`,
-		uuid.Must(uuid.NewV7()).String(), userID, actor, action, detail, micros(now))
+		uuid.Must(uuid.NewV7()).String(), userID, actor, action, detail, now.UnixMicro())
 	if err != nil {
 		return fmt.Errorf("accounts: log %s: %w", action, err)
 	}

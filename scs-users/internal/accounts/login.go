@@ -14,7 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/ratelimit"
+	"github.com/scs-platform/shared-events/httpkit/ratelimit"
 
 	"github.com/scs-platform/scs-users/internal/password"
 )
@@ -72,7 +72,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (User, Session, error) 
 		res, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, display_name, name_folded, password_hash, role, status,
 			tokens_valid_after_us, version, created_at_us, updated_at_us)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT (email) DO NOTHING`,
-			u.ID, u.Email, u.DisplayName, foldName(u.DisplayName), hash, string(u.Role), string(u.Status), micros(u.TokensValidAfter), u.Version, micros(now))
+			u.ID, u.Email, u.DisplayName, foldName(u.DisplayName), hash, string(u.Role), string(u.Status), u.TokensValidAfter.UnixMicro(), u.Version, now.UnixMicro())
 		if err != nil {
 			return fmt.Errorf("accounts: insert user: %w", err)
 		}

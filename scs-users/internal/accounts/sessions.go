@@ -45,7 +45,7 @@ func revokeSessions(ctx context.Context, tx *sql.Tx, now time.Time, reason, repl
 	}
 	rows, err := tx.QueryContext(ctx, `UPDATE sessions SET revoked_at_us = $1, revoked_reason = $2, replaced_by = $3
 		WHERE revoked_at_us IS NULL AND (`+where+`) RETURNING id, user_id`,
-		append([]any{micros(now), reason, repl}, args...)...)
+		append([]any{now.UnixMicro(), reason, repl}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("accounts: revoke sessions: %w", err)
 	}
@@ -111,7 +111,7 @@ func (s *Service) Resume(ctx context.Context, sid, userID string, issued time.Ti
 	c = c.normalised()
 	if now.Sub(sess.LastSeen) >= touchEvery || c.IP != sess.IP || c.UserAgent != sess.UserAgent {
 		if _, err := s.DB.ExecContext(ctx, `UPDATE sessions SET last_seen_us = $2, ip = $3, user_agent = $4 WHERE id = $1`,
-			sess.ID, micros(now), c.IP, c.UserAgent); err != nil {
+			sess.ID, now.UnixMicro(), c.IP, c.UserAgent); err != nil {
 			return Session{}, User{}, fmt.Errorf("accounts: touch session: %w", err)
 		}
 		sess.LastSeen, sess.IP, sess.UserAgent = now, c.IP, c.UserAgent
@@ -305,7 +305,7 @@ func (s *Service) publishEnded(ctx context.Context, tx *sql.Tx, e ended, now tim
 // Sweep deletes sessions that ended (revoked, or past their absolute end) more
 // than keepEnded ago, and returns how many.
 func (s *Service) Sweep(ctx context.Context) (int64, error) {
-	cutoff := micros(s.now().Add(-keepEnded))
+	cutoff := s.now().Add(-keepEnded).UnixMicro()
 	res, err := s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE revoked_at_us < $1 OR expires_at_us < $1`, cutoff)
 	if err != nil {
 		return 0, fmt.Errorf("accounts: sweep sessions: %w", err)

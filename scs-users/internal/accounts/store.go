@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/database/sqldb"
 )
 
 // querier is a *sql.DB or a *sql.Tx: reads run on either, writes in a
@@ -74,7 +74,7 @@ func saveUser(ctx context.Context, tx *sql.Tx, u User, now time.Time) (User, err
 	saved, err := scanUser(tx.QueryRowContext(ctx, `UPDATE users SET email = $2, display_name = $3, name_folded = $4, password_hash = $5,
 		role = $6, status = $7, tokens_valid_after_us = $8, version = version + 1, updated_at_us = $9
 		WHERE id = $1 RETURNING `+userColumns,
-		u.ID, email, u.DisplayName, foldName(u.DisplayName), u.passwordHash, string(u.Role), string(u.Status), micros(u.TokensValidAfter), micros(now)))
+		u.ID, email, u.DisplayName, foldName(u.DisplayName), u.passwordHash, string(u.Role), string(u.Status), u.TokensValidAfter.UnixMicro(), now.UnixMicro()))
 	if err != nil {
 		return User{}, fmt.Errorf("accounts: save user %s: %w", u.ID, err)
 	}
@@ -111,7 +111,7 @@ func getSession(ctx context.Context, q querier, id string) (Session, error) {
 func insertSession(ctx context.Context, tx *sql.Tx, s Session) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, created_at_us, last_seen_us, expires_at_us, user_agent, ip)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		s.ID, s.UserID, micros(s.CreatedAt), micros(s.LastSeen), micros(s.ExpiresAt), s.UserAgent, s.IP)
+		s.ID, s.UserID, s.CreatedAt.UnixMicro(), s.LastSeen.UnixMicro(), s.ExpiresAt.UnixMicro(), s.UserAgent, s.IP)
 	if err != nil {
 		return fmt.Errorf("accounts: insert session: %w", err)
 	}
@@ -148,7 +148,5 @@ func likePattern(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return "%" + r.Replace(strings.ToLower(s)) + "%"
 }
-
-func micros(t time.Time) int64 { return t.UnixMicro() }
 
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

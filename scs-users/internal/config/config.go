@@ -1,6 +1,6 @@
 // Package config reads scs-users' configuration from the environment once, at
 // start-up, and refuses a bad value with a message that names the variable. The
-// variables every system shares are read by shared-events/runtimeconfig.
+// variables every system shares are read by shared-events/runtime/runtimeconfig.
 package config
 
 import (
@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scs-platform/shared-events/eventsig"
-	"github.com/scs-platform/shared-events/ratelimit"
-	"github.com/scs-platform/shared-events/runtimeconfig"
+	"github.com/scs-platform/shared-events/eventing/eventsig"
+	"github.com/scs-platform/shared-events/httpkit/ratelimit"
+	"github.com/scs-platform/shared-events/runtime/runtimeconfig"
 
 	"github.com/scs-platform/scs-users/internal/password"
 	"github.com/scs-platform/scs-users/internal/signing"

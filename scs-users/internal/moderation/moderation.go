@@ -10,10 +10,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/scs-platform/shared-events/cloudevent"
-	"github.com/scs-platform/shared-events/consumer"
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/contracts/cloudevent"
+	"github.com/scs-platform/shared-events/database/sqldb"
+	"github.com/scs-platform/shared-events/eventing/consumer"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
 )

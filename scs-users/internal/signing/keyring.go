@@ -25,10 +25,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/outbox"
-	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/database/sqldb"
+	"github.com/scs-platform/shared-events/eventing/outbox"
+	"github.com/scs-platform/shared-events/identity/authn"
 )
 
 // advisoryLockRotate serialises rotations on PostgreSQL, so that two instances

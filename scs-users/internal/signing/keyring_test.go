@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scs-platform/shared-events/authn"
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/eventsig"
-	"github.com/scs-platform/shared-events/outbox"
-	"github.com/scs-platform/shared-events/servicetest"
-	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/database/sqldb"
+	"github.com/scs-platform/shared-events/eventing/eventsig"
+	"github.com/scs-platform/shared-events/eventing/outbox"
+	"github.com/scs-platform/shared-events/identity/authn"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 
 	"github.com/scs-platform/scs-users/internal/migrations"
 	"github.com/scs-platform/scs-users/internal/signing"

@@ -7,6 +7,7 @@ import (
 
 	"github.com/scs-platform/scs-users/internal/accounts"
 	"github.com/scs-platform/scs-users/internal/password"
+	"github.com/scs-platform/shared-events/httpkit/pages"
 )
 
 // cardsSummaryFragment is scs-cards' account summary, transcluded in the
@@ -70,7 +71,7 @@ func (h *handlers) renderAccount(w http.ResponseWriter, r *http.Request, status 
 		h.unavailable(w, r, "list sessions", err)
 		return
 	}
-	render(w, r, h.logger, status, accountPage(view))
+	pages.Render(w, r, h.logger, status, accountPage(view))
 }
 
 func boolRank(b bool) int {

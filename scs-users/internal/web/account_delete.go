@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
+	"github.com/scs-platform/shared-events/httpkit/pages"
 )
 
 func deleteView(v viewer, errs accounts.FieldErrors) DeleteView {
@@ -18,7 +19,7 @@ func deleteView(v viewer, errs accounts.FieldErrors) DeleteView {
 // deleteAccountForm serves GET /users/account/delete.
 func (h *handlers) deleteAccountForm(w http.ResponseWriter, r *http.Request) {
 	v, _ := viewerFrom(r.Context())
-	render(w, r, h.logger, http.StatusOK, deletePage(deleteView(v, nil)))
+	pages.Render(w, r, h.logger, http.StatusOK, deletePage(deleteView(v, nil)))
 }
 
 // deleteAccount serves POST /users/account/delete.
@@ -30,11 +31,11 @@ func (h *handlers) deleteAccount(w http.ResponseWriter, r *http.Request) {
 	err := h.accounts.DeleteAccount(r.Context(), v.user.ID, v.session.ID, r.PostForm.Get("password"))
 	var errs accounts.FieldErrors
 	if errors.As(err, &errs) {
-		render(w, r, h.logger, http.StatusUnprocessableEntity, deletePage(deleteView(v, errs)))
+		pages.Render(w, r, h.logger, http.StatusUnprocessableEntity, deletePage(deleteView(v, errs)))
 		return
 	}
 	if errors.Is(err, accounts.ErrLastAdmin) {
-		render(w, r, h.logger, http.StatusConflict, deletePage(deleteView(v, accounts.FieldErrors{
+		pages.Render(w, r, h.logger, http.StatusConflict, deletePage(deleteView(v, accounts.FieldErrors{
 			"password": "You are the platform's only admin. Make someone else admin first, then delete your account."})))
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/httpkit/pages"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
 	"github.com/scs-platform/scs-users/internal/moderation"
@@ -52,7 +53,7 @@ func (h *handlers) renderReports(w http.ResponseWriter, r *http.Request, status 
 	for _, rp := range open {
 		view.Reports = append(view.Reports, reportRow(rp))
 	}
-	render(w, r, h.logger, status, reportsPage(view))
+	pages.Render(w, r, h.logger, status, reportsPage(view))
 }
 
 // dismissReport serves POST /users/admin/reports/{id}/dismiss.

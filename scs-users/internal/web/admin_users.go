@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/httpkit/pages"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
 )
@@ -36,7 +37,7 @@ func (h *handlers) findUsers(w http.ResponseWriter, r *http.Request) {
 	for _, u := range users[:min(len(users), adminPageSize)] {
 		view.Users = append(view.Users, userRow(u))
 	}
-	render(w, r, h.logger, http.StatusOK, adminUsersPage(view))
+	pages.Render(w, r, h.logger, http.StatusOK, adminUsersPage(view))
 }
 
 // adminUser serves GET /users/admin/users/{id}.
@@ -83,5 +84,5 @@ func (h *handlers) renderAdminUser(w http.ResponseWriter, r *http.Request, statu
 	for _, rp := range reports {
 		view.Reports = append(view.Reports, reportRow(rp))
 	}
-	render(w, r, h.logger, status, adminUserPage(view))
+	pages.Render(w, r, h.logger, status, adminUserPage(view))
 }

@@ -15,10 +15,11 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/health"
-	"github.com/scs-platform/shared-events/outbox"
-	"github.com/scs-platform/shared-events/ratelimit"
-	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/database/sqldb"
+	"github.com/scs-platform/shared-events/eventing/outbox"
+	"github.com/scs-platform/shared-events/httpkit/ratelimit"
+	"github.com/scs-platform/shared-events/httpkit/routing"
+	"github.com/scs-platform/shared-events/runtime/health"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
 	"github.com/scs-platform/scs-users/internal/accounts/accountstest"
@@ -67,7 +68,7 @@ func newSite(t *testing.T, open func(testing.TB) *sqldb.DB) *site {
 		Logger:     logger,
 		Ready:      health.Live(),
 		Metrics:    health.Live(),
-		Durations:  health.NewRequestDurations(web.RoutePattern),
+		Durations:  health.NewRequestDurations(routing.Pattern),
 		Feed:       http.NotFoundHandler(),
 		Accounts:   svc,
 		Moderation: s.reports,

@@ -1,6 +1,10 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/scs-platform/shared-events/httpkit/pages"
+)
 
 // home serves GET /users/: the account page for a logged-in user, a welcome
 // for anyone else.
@@ -12,5 +16,5 @@ func (h *handlers) home(w http.ResponseWriter, r *http.Request) {
 	}
 	p := page("Account", v)
 	p.Done = doneMessage(r)
-	render(w, r, h.logger, http.StatusOK, homePage(HomeView{Page: p}))
+	pages.Render(w, r, h.logger, http.StatusOK, homePage(HomeView{Page: p}))
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/scs-platform/scs-users/internal/accounts"
 	"github.com/scs-platform/scs-users/internal/password"
+	"github.com/scs-platform/shared-events/httpkit/pages"
 )
 
 func logInView(v viewer, email, next, formError string, errs accounts.FieldErrors) LogInView {
@@ -28,7 +29,7 @@ func (h *handlers) logInForm(w http.ResponseWriter, r *http.Request) {
 	}
 	v := logInView(viewer{}, "", next, "", nil)
 	v.Page.Done = doneMessage(r)
-	render(w, r, h.logger, http.StatusOK, logInPage(v))
+	pages.Render(w, r, h.logger, http.StatusOK, logInPage(v))
 }
 
 // logIn serves POST /users/login. A wrong password and an unknown address get
@@ -46,14 +47,14 @@ func (h *handlers) logIn(w http.ResponseWriter, r *http.Request) {
 	var errs accounts.FieldErrors
 	switch {
 	case errors.As(err, &errs):
-		render(w, r, h.logger, http.StatusUnprocessableEntity, logInPage(logInView(viewer{}, email, next, "", errs)))
+		pages.Render(w, r, h.logger, http.StatusUnprocessableEntity, logInPage(logInView(viewer{}, email, next, "", errs)))
 		return
 	case errors.Is(err, accounts.ErrInvalidCredentials):
-		render(w, r, h.logger, http.StatusUnauthorized, logInPage(logInView(viewer{}, email, next,
+		pages.Render(w, r, h.logger, http.StatusUnauthorized, logInPage(logInView(viewer{}, email, next,
 			"The email address or the password is not right. Check both and try again.", nil)))
 		return
 	case errors.Is(err, accounts.ErrSuspended):
-		render(w, r, h.logger, http.StatusForbidden, logInPage(logInView(viewer{}, email, next,
+		pages.Render(w, r, h.logger, http.StatusForbidden, logInPage(logInView(viewer{}, email, next,
 			"This account is suspended. If you think this is a mistake, contact the platform's support.", nil)))
 		return
 	case err != nil:
@@ -81,6 +82,6 @@ func (h *handlers) alreadyLoggedIn(w http.ResponseWriter, r *http.Request, next 
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return true
 	}
-	render(w, r, h.logger, http.StatusOK, alreadyPage(AlreadyView{Page: page("You are logged in", v), Name: v.user.DisplayName, Next: next}))
+	pages.Render(w, r, h.logger, http.StatusOK, alreadyPage(AlreadyView{Page: page("You are logged in", v), Name: v.user.DisplayName, Next: next}))
 	return true
 }

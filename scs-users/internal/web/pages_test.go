@@ -11,10 +11,10 @@ import (
 
 	"golang.org/x/net/html"
 
-	"github.com/scs-platform/shared-events/authn"
-	"github.com/scs-platform/shared-events/consumer"
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/eventing/consumer"
+	"github.com/scs-platform/shared-events/identity/authn"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 
 	"github.com/scs-platform/scs-users/internal/moderation"
 )

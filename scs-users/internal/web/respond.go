@@ -7,9 +7,9 @@ import (
 	"net/netip"
 	"strconv"
 
-	"github.com/scs-platform/shared-events/pages"
+	"github.com/scs-platform/shared-events/httpkit/pages"
 
-	"github.com/scs-platform/shared-events/authn"
+	"github.com/scs-platform/shared-events/identity/authn"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
 	"github.com/scs-platform/scs-users/internal/moderation"
@@ -51,7 +51,17 @@ func (h *handlers) notText(w http.ResponseWriter, r *http.Request) {
 // errorPage answers with a page that says, in plain words, what happened.
 func (h *handlers) errorPage(w http.ResponseWriter, r *http.Request, status int, title, message string) {
 	v, _ := viewerFrom(r.Context())
-	render(w, r, h.logger, status, errorView(ErrorView{Page: page(title, v), Status: status, Message: message}))
+	pages.Render(w, r, h.logger, status, errorView(ErrorView{Page: page(title, v), Status: status, Message: message}))
+}
+
+// notFound is the page for an address nothing answers.
+func (h *handlers) notFound(w http.ResponseWriter, r *http.Request) {
+	h.errorPage(w, r, http.StatusNotFound, "Not found", "There is no page at this address.")
+}
+
+// methodNotAllowed answers, say, a typed-in address of a form's POST.
+func (h *handlers) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	h.errorPage(w, r, http.StatusMethodNotAllowed, "Not here", "This address is where a form is sent, not a page to open. Go back and try again from the page.")
 }
 
 // unavailable answers 503 after a failure of the database or the keys: the

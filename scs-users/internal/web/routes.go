@@ -8,13 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/scs-platform/shared-events/authn"
-	"github.com/scs-platform/shared-events/health"
-	"github.com/scs-platform/shared-events/pages"
+	"github.com/scs-platform/shared-events/httpkit/pages"
+	"github.com/scs-platform/shared-events/httpkit/routing"
+	"github.com/scs-platform/shared-events/identity/authn"
+	"github.com/scs-platform/shared-events/runtime/health"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
 	"github.com/scs-platform/scs-users/internal/moderation"
@@ -44,21 +44,6 @@ type Deps struct {
 	TrustedProxies []netip.Prefix
 }
 
-// RoutePattern names the route a request matched, for the request metrics. It
-// joins chi's patterns itself because chi's RoutePattern drops a trailing slash,
-// which would count "/users" (a redirect) and "/users/" (the page) as one route.
-func RoutePattern(r *http.Request) string {
-	rc := chi.RouteContext(r.Context())
-	if rc == nil {
-		return ""
-	}
-	p := strings.Join(rc.RoutePatterns, "")
-	for strings.Contains(p, "/*/") {
-		p = strings.ReplaceAll(p, "/*/", "/")
-	}
-	return p
-}
-
 // Routes is the whole URL surface of scs-users.
 func Routes(d Deps) http.Handler {
 	assets, _ := fs.Sub(static, "static")
@@ -72,38 +57,21 @@ func Routes(d Deps) http.Handler {
 		trustedProxies: d.TrustedProxies,
 	}
 	// Every state change is a POST and must come from our own origin.
-	crossOrigin := http.NewCrossOriginProtection()
-	// The origin the browser sees, whatever Host a proxy on the way sends: a
-	// front door that rewrites Host would otherwise turn every POST from a
-	// browser without Sec-Fetch-Site into a refusal.
-	if err := crossOrigin.AddTrustedOrigin(d.Cookies.Audience); err != nil {
+	crossOrigin, err := pages.CrossOrigin(d.Cookies.Audience, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.errorPage(w, r, http.StatusForbidden, pages.CrossOriginTitle, pages.CrossOriginMessage)
+	}))
+	if err != nil {
 		d.Logger.Error("trust the public origin", "origin", d.Cookies.Audience, "err", err)
 	}
-	crossOrigin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.errorPage(w, r, http.StatusForbidden, "Sent from another site",
-			"This form was sent from a page that is not part of the platform, so it was not carried out.")
-	}))
 
-	r := chi.NewRouter()
-	r.Use(d.Durations.Middleware)
-
-	// Operations, at the root of the port. The front door does not route them.
-	r.Method(http.MethodGet, "/healthz", health.Live())
-	r.Method(http.MethodGet, "/readyz", d.Ready)
-	r.Method(http.MethodGet, "/metrics", d.Metrics)
-
-	// Pages, under /users/ even when reached directly, so the front door never
-	// rewrites paths.
-	r.Get("/users", redirect("/users/"))
-	r.Handle("/users/static/*", http.StripPrefix("/users/static/", pages.StaticFiles(assets)))
+	// Operations at the root of the port (the front door does not route them),
+	// then the pages under /users/, even when reached directly.
+	r := routing.NewRouter(routing.Operations{Ready: d.Ready, Metrics: d.Metrics, Durations: d.Durations})
+	routing.Prefix(r, "/users", assets)
 	r.Group(func(r chi.Router) {
 		r.Use(pages.SecurityHeaders, pages.TextOnly(h.notText), crossOrigin.Handler, h.withSession)
-		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-			h.errorPage(w, r, http.StatusNotFound, "Not found", "There is no page at this address.")
-		})
-		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-			h.errorPage(w, r, http.StatusMethodNotAllowed, "Not here", "This address is where a form is sent, not a page to open. Go back and try again from the page.")
-		})
+		r.NotFound(h.notFound)
+		r.MethodNotAllowed(routing.WithAllow(h.methodNotAllowed))
 
 		// Start page
 		r.Get("/users/", h.home)

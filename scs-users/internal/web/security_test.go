@@ -12,7 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/scs-platform/shared-events/servicetest"
+	"github.com/scs-platform/shared-events/testkit/servicetest"
 )
 
 // TestUnknownEmailAndWrongPasswordLookAlike: the login answers a wrong

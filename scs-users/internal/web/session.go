@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/scs-platform/shared-events/authn"
+	"github.com/scs-platform/shared-events/identity/authn"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
 )

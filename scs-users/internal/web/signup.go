@@ -8,6 +8,7 @@ import (
 
 	"github.com/scs-platform/scs-users/internal/accounts"
 	"github.com/scs-platform/scs-users/internal/password"
+	"github.com/scs-platform/shared-events/httpkit/pages"
 )
 
 func signUpURL(next string) string {
@@ -39,7 +40,7 @@ func (h *handlers) signUpForm(w http.ResponseWriter, r *http.Request) {
 	if h.alreadyLoggedIn(w, r, next) {
 		return
 	}
-	render(w, r, h.logger, http.StatusOK, signUpPage(signUpView(viewer{}, "", "", next, nil)))
+	pages.Render(w, r, h.logger, http.StatusOK, signUpPage(signUpView(viewer{}, "", "", next, nil)))
 }
 
 // signUp serves POST /users/signup: it creates the account and logs it in.
@@ -53,7 +54,7 @@ func (h *handlers) signUp(w http.ResponseWriter, r *http.Request) {
 	})
 	var errs accounts.FieldErrors
 	if errors.As(err, &errs) {
-		render(w, r, h.logger, http.StatusUnprocessableEntity, signUpPage(signUpView(viewer{}, email, name, next, errs)))
+		pages.Render(w, r, h.logger, http.StatusUnprocessableEntity, signUpPage(signUpView(viewer{}, email, name, next, errs)))
 		return
 	}
 	if err != nil {

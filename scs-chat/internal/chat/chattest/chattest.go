@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scs-platform/shared-events/eventsig"
-	"github.com/scs-platform/shared-events/outbox"
-	"github.com/scs-platform/shared-events/sqldb"
+	"github.com/scs-platform/shared-events/database/sqldb"
+	"github.com/scs-platform/shared-events/eventing/eventsig"
+	"github.com/scs-platform/shared-events/eventing/outbox"
 
 	"log/slog"
 
