@@ -10,12 +10,10 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/scs-platform/shared-events/database/sqldb"
-
 	"github.com/scs-platform/scs-chat/internal/matching"
 )
 
-// matchmakingLock is the PostgreSQL advisory lock that makes the instances
+// matchmakingLock is the lock (sqldb.DB.LockTx) that makes the instances
 // take turns at the waiting room ("chat" in ASCII).
 const matchmakingLock = 0x63686174
 
@@ -280,14 +278,9 @@ func (s *Service) underLock(ctx context.Context, fn func(tx *sql.Tx) error, appl
 }
 
 // lockRoom takes the matchmaking lock for tx. Every change to the waiting
-// room takes it, so that its log's seqs commit in order. On SQLite the
-// transaction holds the one write lock already.
+// room takes it, so that its log's seqs commit in order.
 func (s *Service) lockRoom(ctx context.Context, tx *sql.Tx) error {
-	if s.DB.Dialect != sqldb.Postgres {
-		return nil
-	}
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, matchmakingLock)
-	return err
+	return s.DB.LockTx(ctx, tx, matchmakingLock)
 }
 
 // forTheUser reports whether err is one of chat's answers to the user (a

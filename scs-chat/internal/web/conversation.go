@@ -13,8 +13,6 @@ import (
 	"github.com/scs-platform/shared-events/contracts"
 	"github.com/scs-platform/shared-events/httpkit/pages"
 	"github.com/scs-platform/shared-events/identity/authn"
-
-	"github.com/scs-platform/scs-chat/internal/chat"
 )
 
 // historyShown is how many of the latest messages the page shows.
@@ -96,81 +94,4 @@ func aboutDistance(km float64) string {
 	}
 }
 
-// send serves POST /chat/conversations/{id}/messages, the form without
-// JavaScript (with it, messages go over the websocket).
-func (h *handlers) send(w http.ResponseWriter, r *http.Request) {
-	if !h.parseForm(w, r) {
-		return
-	}
-	id := chi.URLParam(r, "id")
-	text := r.PostFormValue("text")
-	_, err := h.chat.Send(r.Context(), user(r).UserID, id, r.PostFormValue("client_id"), text)
-	if ue, ok := errors.AsType[*chat.UserError](err); ok {
-		h.conversationPage(w, r, refusedStatus(w, ue), conversationForms{Text: text, Errors: map[string]string{"text": ue.Message}})
-		return
-	}
-	if err != nil {
-		h.failed(w, r, "send", err)
-		return
-	}
-	http.Redirect(w, r, conversationURL(id)+"#latest", http.StatusSeeOther)
-}
-
-// leave serves POST /chat/conversations/{id}/leave.
-func (h *handlers) leave(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "id")
-	if err := h.chat.Leave(r.Context(), user(r).UserID, id); err != nil && !errors.Is(err, chat.ErrEnded) {
-		h.failed(w, r, "leave", err)
-		return
-	}
-	http.Redirect(w, r, conversationURL(id)+"?done=left", http.StatusSeeOther)
-}
-
-// block serves POST /chat/conversations/{id}/block.
-func (h *handlers) block(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "id")
-	if err := h.chat.Block(r.Context(), user(r).UserID, id); err != nil {
-		h.failed(w, r, "block", err)
-		return
-	}
-	http.Redirect(w, r, conversationURL(id)+"?done=blocked", http.StatusSeeOther)
-}
-
-// report serves POST /chat/conversations/{id}/report.
-func (h *handlers) report(w http.ResponseWriter, r *http.Request) {
-	if !h.parseForm(w, r) {
-		return
-	}
-	id := chi.URLParam(r, "id")
-	reason := r.PostFormValue("reason")
-	_, err := h.chat.Report(r.Context(), user(r).UserID, id, reason)
-	if ue, ok := errors.AsType[*chat.UserError](err); ok {
-		h.conversationPage(w, r, refusedStatus(w, ue), conversationForms{Reason: reason, Errors: map[string]string{"reason": ue.Message}})
-		return
-	}
-	if err != nil {
-		h.failed(w, r, "report", err)
-		return
-	}
-	http.Redirect(w, r, conversationURL(id)+"?done=reported", http.StatusSeeOther)
-}
-
-// conversations serves GET /chat/conversations.
-func (h *handlers) conversations(w http.ResponseWriter, r *http.Request) {
-	me := user(r).UserID
-	list, err := h.chat.Conversations(r.Context(), me, 100)
-	if err != nil {
-		h.unavailable(w, r, "conversations", err)
-		return
-	}
-	rows := make([]ConversationRow, 0, len(list))
-	for _, c := range list {
-		name, err := h.partnerName(r.Context(), c.PartnerID)
-		if err != nil {
-			h.unavailable(w, r, "partner", err)
-			return
-		}
-		rows = append(rows, ConversationRow{Conversation: c, Partner: name})
-	}
-	pages.Render(w, r, h.logger, http.StatusOK, conversationsPage(ConversationsView{Page: page(r, "My conversations"), Rows: rows}))
-}
+func conversationURL(id string) string { return "/chat/conversations/" + id }

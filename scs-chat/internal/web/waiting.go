@@ -1,11 +1,9 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
-	"github.com/scs-platform/scs-chat/internal/chat"
 	"github.com/scs-platform/shared-events/httpkit/pages"
 )
 
@@ -36,15 +34,4 @@ func (h *handlers) waiting(w http.ResponseWriter, r *http.Request) {
 	p := withScript(page(r, "Waiting"), "live.js")
 	p.Refresh, p.NoScriptOnly = waitingRefresh, true
 	pages.Render(w, r, h.logger, http.StatusOK, waitingPage(WaitingView{Page: p, Since: st.WaitingSince, Now: time.Now(), RangeKm: st.RangeKm}))
-}
-
-// stopWaiting serves POST /chat/waiting/stop.
-func (h *handlers) stopWaiting(w http.ResponseWriter, r *http.Request) {
-	err := h.chat.StopWaiting(r.Context(), user(r).UserID)
-	if err != nil && !errors.Is(err, chat.ErrNotWaiting) {
-		h.failed(w, r, "stop waiting", err)
-		return
-	}
-	// Matched meanwhile: the start page sends the user to the conversation.
-	http.Redirect(w, r, "/chat/?done=stopped", http.StatusSeeOther)
 }

@@ -1,6 +1,6 @@
 // Package moderation is the queue of reports that admins work: users reported
-// in scs-chat arrive as chat.report.filed.v1 events (the reaction in this
-// package), and an admin dismisses a report or bans the reported user.
+// in scs-chat arrive as chat.report.filed.v1 events (the reaction, in
+// reactions.go), and an admin dismisses a report or bans the reported user.
 package moderation
 
 import (
@@ -11,9 +11,7 @@ import (
 	"time"
 
 	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/contracts/cloudevent"
 	"github.com/scs-platform/shared-events/database/sqldb"
-	"github.com/scs-platform/shared-events/eventing/consumer"
 
 	"github.com/scs-platform/scs-users/internal/accounts"
 )
@@ -46,31 +44,6 @@ func (s *Service) now() time.Time {
 		return s.Now().UTC()
 	}
 	return time.Now().UTC()
-}
-
-// Handlers are scs-users' reactions to scs-chat's events, for the consumer of
-// users.from-chat.
-func Handlers() map[string]consumer.Handler {
-	return map[string]consumer.Handler{
-		contracts.TypeReportFiledV1: reportFiled,
-	}
-}
-
-// reportFiled puts a report in the queue. The consumer's inbox already runs it
-// once per event; the report id keeps it at one row even if chat filed the
-// same report twice under two event ids.
-func reportFiled(ctx context.Context, tx *sql.Tx, ev cloudevent.Event) error {
-	p, err := contracts.Decode[contracts.ReportFiledV1](ev)
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO reports (id, reporter_id, reported_user_id, conversation_id, reason,
-		reported_at_us, received_at_us, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open') ON CONFLICT (id) DO NOTHING`,
-		p.ReportID, p.ReporterID, p.ReportedUserID, p.ConversationID, p.Reason, p.ReportedAt.UnixMicro(), time.Now().UnixMicro())
-	if err != nil {
-		return fmt.Errorf("moderation: store report %s: %w", p.ReportID, err)
-	}
-	return nil
 }
 
 const reportColumns = `r.id, r.reporter_id, COALESCE(a.display_name, ''), r.reported_user_id, COALESCE(u.display_name, ''),

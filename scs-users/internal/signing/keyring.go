@@ -31,9 +31,9 @@ import (
 	"github.com/scs-platform/shared-events/identity/authn"
 )
 
-// advisoryLockRotate serialises rotations on PostgreSQL, so that two instances
-// finding a rotation due at once make one key, not two.
-const advisoryLockRotate = 7366031
+// lockRotate makes rotations take turns (sqldb.DB.LockTx), so that two
+// instances finding a rotation due at once make one key, not two.
+const lockRotate = 7366031
 
 // retireMargin is added to the token lifetime when a key retires: the clock
 // skew a verifier allows, and some.
@@ -317,10 +317,8 @@ func (k *Keyring) Revoke(ctx context.Context, kid string) (Info, error) {
 // as they are and the time, and rereads the keys after it commits.
 func (k *Keyring) inLock(ctx context.Context, fn func(tx *sql.Tx, keys []key, now time.Time) error) error {
 	err := k.DB.InTx(ctx, func(tx *sql.Tx) error {
-		if k.DB.Dialect == sqldb.Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, advisoryLockRotate); err != nil {
-				return fmt.Errorf("signing: lock: %w", err)
-			}
+		if err := k.DB.LockTx(ctx, tx, lockRotate); err != nil {
+			return fmt.Errorf("signing: %w", err)
 		}
 		keys, err := k.read(ctx, tx)
 		if err != nil {

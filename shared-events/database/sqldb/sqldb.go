@@ -162,6 +162,24 @@ func (db *DB) ForUpdate() string {
 	return ""
 }
 
+// LockTx makes the transactions that call it with the same key take turns, from
+// the call until each ends, across every process that uses the database: for a
+// decision that must see everything the previous one wrote (a matchmaking, a
+// rotation) or a log whose sequence numbers must commit in order.
+//
+// PostgreSQL takes the transaction-scoped advisory lock key. SQLite needs
+// nothing: its write transactions (opened with _txlock=immediate) hold the
+// database's one write lock from BEGIN, so they take turns at everything.
+func (db *DB) LockTx(ctx context.Context, tx *sql.Tx, key int64) error {
+	if db.Dialect != Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, key); err != nil {
+		return fmt.Errorf("sqldb: lock %d: %w", key, err)
+	}
+	return nil
+}
+
 // InTx runs fn in a transaction and commits it when fn returns nil.
 //
 // On SQLite, where every transaction takes the one write lock at BEGIN, the

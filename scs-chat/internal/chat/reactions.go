@@ -13,6 +13,20 @@ import (
 	"github.com/scs-platform/shared-events/identity/usersreplica"
 )
 
+// Chat's reactions: what chat does when another system's event arrives. Only
+// scs-users' events concern chat; the users consumer (chat.from-users) applies
+// them with UsersHandlers. What happens when a user is banned or deleted:
+//
+//  1. Here, in the consumer's transaction: the users replica records it, the
+//     user leaves the waiting room, their active conversation ends, and an
+//     access change is recorded (accessChanged). A rename or a revoked session
+//     records an access change only.
+//  2. On every instance, web.WatchAccess (internal/web/access_changes.go) reads
+//     the access changes (AccessChanges): it closes the user's websockets there
+//     (the page reloads and the gate decides what the user sees), tells the
+//     partner that the conversation ended, and sends the partner of an active
+//     conversation the user's name as it is now.
+
 // AccessChange is a user whose access changed: banned, deleted, a session
 // revoked, tokens renewed. Every instance rechecks that user's open websockets.
 type AccessChange struct {

@@ -11,6 +11,11 @@ import (
 	"github.com/scs-platform/scs-chat/internal/live"
 )
 
+// The instance's side of chat's reactions to users events (see
+// internal/chat/reactions.go, which writes the access changes read here): a
+// banned, deleted or logged-out user's websockets close, and the partner hears
+// of it.
+
 // accessPoll is how often an instance looks for users whose access changed.
 // It adds at most this much to the replication lag of closing a banned user's
 // websocket.
