@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/sqldb"
 
 	"github.com/scs-platform/scs-cards/internal/money"
 )
@@ -40,7 +41,7 @@ func (s *Service) OpenAccount(ctx context.Context, userID, name string) (Account
 		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, user_id, name, currency, credit_limit_minor, status, version, opened_at_us, statements_through_us)
 			VALUES ($1, $2, $3, $4, $5, 'open', 1, $6, $7)`,
 			a.ID, userID, name, string(a.Currency), a.Limit, micros(now), micros(s.Period.Start(now)))
-		if isUniqueViolation(err) {
+		if sqldb.IsUniqueViolation(err) {
 			return ErrHasAccount
 		}
 		if err != nil {
@@ -246,21 +247,6 @@ func (s *Service) CardChanges(ctx context.Context, userID, cardID string) ([]Car
 	return list, wrap("card changes", rows.Err())
 }
 
-// forUpdateOf locks the rows of table alias only (a join's other rows stay
-// unlocked; a LEFT JOIN's nullable side cannot be locked on PostgreSQL).
-func (s *Service) forUpdateOf(alias string) string {
-	if f := s.DB.ForUpdate(); f != "" {
-		return f + " OF " + alias
-	}
-	return ""
-}
-
-// querier is a *sql.DB or a *sql.Tx.
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
 const accountColumns = `id, user_id, name, currency, credit_limit_minor, posted_minor, held_minor, status, COALESCE(closed_reason, ''), opened_at_us, closed_at_us`
 
 func scanAccount(row interface{ Scan(...any) error }) (Account, error) {
@@ -275,7 +261,7 @@ func scanAccount(row interface{ Scan(...any) error }) (Account, error) {
 
 // accountOf returns userID's account, locked for the transaction when lock
 // is set.
-func (s *Service) accountOf(ctx context.Context, q querier, userID string, lock bool) (Account, error) {
+func (s *Service) accountOf(ctx context.Context, q sqldb.Querier, userID string, lock bool) (Account, error) {
 	query := `SELECT ` + accountColumns + ` FROM accounts WHERE user_id = $1`
 	if lock {
 		query += s.DB.ForUpdate()
@@ -308,10 +294,10 @@ func scanCard(row interface{ Scan(...any) error }) (Card, error) {
 
 // cardOf returns the card cardID if it is userID's, else ErrNotFound; locked
 // for the transaction when lock is set.
-func (s *Service) cardOf(ctx context.Context, q querier, userID, cardID string, lock bool) (Card, error) {
+func (s *Service) cardOf(ctx context.Context, q sqldb.Querier, userID, cardID string, lock bool) (Card, error) {
 	query := `SELECT ` + cardColumns + cardFrom + ` WHERE c.id = $1 AND c.user_id = $2`
 	if lock {
-		query += s.forUpdateOf("c")
+		query += s.DB.ForUpdateOf("c")
 	}
 	c, err := scanCard(q.QueryRowContext(ctx, query, cardID, userID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -327,7 +313,7 @@ func (s *Service) Card(ctx context.Context, userID, cardID string) (Card, error)
 }
 
 // cardsOf returns the account's cards, oldest first.
-func (s *Service) cardsOf(ctx context.Context, q querier, accountID string) ([]Card, error) {
+func (s *Service) cardsOf(ctx context.Context, q sqldb.Querier, accountID string) ([]Card, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+cardColumns+cardFrom+` WHERE c.account_id = $1 ORDER BY c.issued_at_us, c.id`, accountID)
 	if err != nil {
 		return nil, err

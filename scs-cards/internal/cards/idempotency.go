@@ -108,7 +108,7 @@ func (s *Service) once(ctx context.Context, scope, key, inflight, hash string, o
 		var stored sql.NullString
 		var status sql.NullInt64
 		var body []byte
-		if s.DB.Dialect == sqldb.Postgres {
+		if s.DB.AdvisoryLocks() {
 			// Across instances, the advisory lock answers 409 for a key in
 			// flight. The look-up shares its statement, and so reads from a
 			// snapshot taken just before the lock: a first request that
@@ -144,7 +144,7 @@ func (s *Service) once(ctx context.Context, scope, key, inflight, hash string, o
 			return err
 		}
 		if _, err := s.exec(ctx, tx, qStoreKey, scope, key, hash, code, string(body), micros(now)); err != nil {
-			if isUniqueViolation(err) {
+			if sqldb.IsUniqueViolation(err) {
 				return errKeyTaken
 			}
 			return err

@@ -65,7 +65,7 @@ func (s *Service) ExpireAuthorisations(ctx context.Context) (int, error) {
 		var n int
 		err := s.inTx(ctx, "expire authorisations", func(tx *sql.Tx) error {
 			rows, err := tx.QueryContext(ctx, `SELECT id, account_id, amount_minor FROM transactions
-				WHERE status = 'pending' AND expires_at_us <= $1 ORDER BY expires_at_us LIMIT 200`+s.skipLocked(), micros(now))
+				WHERE status = 'pending' AND expires_at_us <= $1 ORDER BY expires_at_us LIMIT 200`+s.DB.ForUpdateSkipLocked(), micros(now))
 			if err != nil {
 				return err
 			}
@@ -98,15 +98,6 @@ func (s *Service) ExpireAuthorisations(ctx context.Context) (int, error) {
 			return total, err
 		}
 	}
-}
-
-// skipLocked lets instances on PostgreSQL share a batch job: each takes the
-// rows nobody else holds.
-func (s *Service) skipLocked() string {
-	if f := s.DB.ForUpdate(); f != "" {
-		return f + " SKIP LOCKED"
-	}
-	return ""
 }
 
 // CloseStatements issues the statements of every period that has ended, once
@@ -272,22 +263,4 @@ func quote(s string) string {
 		s = s[:64] + "…"
 	}
 	return strconv.Quote(strings.ToValidUTF8(s, "?"))
-}
-
-// isUniqueViolation reports whether err is a unique constraint's refusal, on
-// either engine.
-func isUniqueViolation(err error) bool {
-	if pg, ok := errors.AsType[interface {
-		error
-		SQLState() string
-	}](err); ok {
-		return pg.SQLState() == "23505"
-	}
-	if lite, ok := errors.AsType[interface {
-		error
-		Code() int
-	}](err); ok {
-		return lite.Code() == 2067 || lite.Code() == 1555 // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY
-	}
-	return false
 }

@@ -32,7 +32,7 @@ const latestStatements = 12
 // before (0: the newest), of at most pageSize rows.
 func (s *Service) Overview(ctx context.Context, userID string, before int64, pageSize int) (Overview, error) {
 	var o Overview
-	err := s.read(ctx, func(q querier) error {
+	err := s.DB.ReadSnapshot(ctx, func(q sqldb.Querier) error {
 		a, err := s.accountOf(ctx, q, userID, false)
 		if err != nil {
 			return err
@@ -58,27 +58,9 @@ func (s *Service) Overview(ctx context.Context, userID string, before int64, pag
 	return o, wrap("overview", err)
 }
 
-// read runs fn on one snapshot: a read-only transaction on PostgreSQL (so the
-// figures agree with each other), the database itself on SQLite, whose
-// readers never wait for the writer in WAL mode.
-func (s *Service) read(ctx context.Context, fn func(q querier) error) error {
-	if s.DB.Dialect != sqldb.Postgres {
-		return fn(s.DB)
-	}
-	tx, err := s.DB.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
 // transactions returns the account's transactions older than before (all when
 // before is 0), newest first, and the cursor of the next page.
-func (s *Service) transactions(ctx context.Context, q querier, accountID string, before int64, pageSize int) ([]Transaction, int64, error) {
+func (s *Service) transactions(ctx context.Context, q sqldb.Querier, accountID string, before int64, pageSize int) ([]Transaction, int64, error) {
 	if pageSize <= 0 || pageSize > MaxPageSize {
 		pageSize = DefaultPageSize
 	}
@@ -166,7 +148,7 @@ func scanStatement(row interface{ Scan(...any) error }) (Statement, error) {
 	return st, err
 }
 
-func (s *Service) statements(ctx context.Context, q querier, accountID string, limit int) ([]Statement, error) {
+func (s *Service) statements(ctx context.Context, q sqldb.Querier, accountID string, limit int) ([]Statement, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+statementColumns+` FROM statements s WHERE s.account_id = $1 ORDER BY s.period_start_us DESC`+sqldb.Limit(limit), accountID)
 	if err != nil {
 		return nil, err

@@ -116,7 +116,7 @@ func (s *Service) authorise(ctx context.Context, tx *sql.Tx, req AuthoriseReques
 	var accountID string
 	expires := now.Add(s.AuthorisationTTL)
 	var err error
-	if s.DB.Dialect == sqldb.Postgres {
+	if s.DB.ChainsWrites() {
 		// The same, and the ledger row with it, in one round trip.
 		err = s.scan(ctx, tx, qHoldAndRecord, []any{req.CardID, req.Amount.Minor, string(req.Amount.Currency), a.ID, req.Merchant, micros(now), micros(expires)}, &accountID)
 	} else if err = s.scan(ctx, tx, qHold, []any{req.CardID, req.Amount.Minor, string(req.Amount.Currency)}, &accountID); err == nil {

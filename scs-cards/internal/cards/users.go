@@ -60,7 +60,7 @@ func (s *Service) UsersHandlers() map[string]consumer.Handler {
 
 // changeCardsOf moves userID's cards that match where to status, as the system.
 func (s *Service) changeCardsOf(ctx context.Context, tx *sql.Tx, userID, where string, to contracts.CardStatus, reason string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT `+cardColumns+cardFrom+` WHERE c.user_id = $1 AND c.`+where+` ORDER BY c.issued_at_us`+s.forUpdateOf("c"), userID)
+	rows, err := tx.QueryContext(ctx, `SELECT `+cardColumns+cardFrom+` WHERE c.user_id = $1 AND c.`+where+` ORDER BY c.issued_at_us`+s.DB.ForUpdateOf("c"), userID)
 	if err != nil {
 		return err
 	}
