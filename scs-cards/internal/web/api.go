@@ -18,8 +18,8 @@ import (
 
 	"github.com/scs-platform/shared-events/contracts"
 
-	"github.com/scs-platform/scs-cards/internal/cards"
 	"github.com/scs-platform/scs-cards/internal/money"
+	"github.com/scs-platform/scs-cards/internal/terminal"
 )
 
 // maxAPIBody bounds a terminal request's body; the largest is far smaller.
@@ -45,8 +45,8 @@ func (h *handlers) terminalOnly(next http.Handler) http.Handler {
 		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(token), []byte(h.terminalToken)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="cards terminal"`)
-			writeReply(w, cards.Refusal(http.StatusUnauthorized, "unauthorised",
-				"Send the terminal credential as \"Authorization: Bearer <token>\".", ""))
+			writeRefusal(w, http.StatusUnauthorized, "unauthorised",
+				"Send the terminal credential as \"Authorization: Bearer <token>\".", "")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -54,22 +54,50 @@ func (h *handlers) terminalOnly(next http.Handler) http.Handler {
 }
 
 func (h *handlers) apiNotFound(w http.ResponseWriter, r *http.Request) {
-	writeReply(w, cards.Refusal(http.StatusNotFound, "not_found", "There is no such operation; see the terminal API in the README.", ""))
+	writeRefusal(w, http.StatusNotFound, "not_found", "There is no such operation; see the terminal API in the README.", "")
 }
 
 func (h *handlers) apiMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Allow", http.MethodPost)
-	writeReply(w, cards.Refusal(http.StatusMethodNotAllowed, "method_not_allowed", "Every terminal operation is a POST.", ""))
+	writeRefusal(w, http.StatusMethodNotAllowed, "method_not_allowed", "Every terminal operation is a POST.", "")
 }
 
-func writeReply(w http.ResponseWriter, reply cards.Reply) {
-	w.Header().Set("Content-Type", "application/json")
+// writeReply writes the terminal's answer, a replayed one as it was first
+// written.
+func writeReply(w http.ResponseWriter, reply terminal.Reply) {
 	if reply.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	w.WriteHeader(reply.Status)
-	_, _ = w.Write(reply.Body)
+	writeJSON(w, statusOf(reply.Outcome), reply.Body)
+}
+
+// writeRefusal writes a refusal of the terminal API's own.
+func writeRefusal(w http.ResponseWriter, status int, code, message, field string) {
+	writeJSON(w, status, terminal.RefusalBody(code, message, field))
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 	_, _ = w.Write([]byte("\n"))
+}
+
+// statusOf is what a terminal outcome means in HTTP.
+func statusOf(o terminal.Outcome) int {
+	switch o {
+	case terminal.Settled:
+		return http.StatusOK
+	case terminal.Recorded:
+		return http.StatusCreated
+	case terminal.Unknown:
+		return http.StatusNotFound
+	case terminal.Conflicting:
+		return http.StatusConflict
+	case terminal.Invalid:
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusInternalServerError
 }
 
 // badRequest is a refusal of a request before it reaches the card account:
@@ -82,7 +110,9 @@ type badRequest struct {
 
 func (e *badRequest) Error() string { return e.message }
 
-func (e *badRequest) reply() cards.Reply { return cards.Refusal(e.status, e.code, e.message, e.field) }
+func (e *badRequest) write(w http.ResponseWriter) {
+	writeRefusal(w, e.status, e.code, e.message, e.field)
+}
 
 func refused(status int, code, field, format string, args ...any) *badRequest {
 	return &badRequest{status: status, code: code, field: field, message: fmt.Sprintf(format, args...)}
@@ -118,8 +148,8 @@ func checkKey(key string) *badRequest {
 	switch {
 	case key == "":
 		return refused(http.StatusBadRequest, "idempotency_key_missing", "", "Send an Idempotency-Key header (a new UUID for each new request, the same one on a retry).")
-	case len(key) > cards.MaxKeyLength:
-		return refused(http.StatusBadRequest, "idempotency_key_invalid", "", "The Idempotency-Key may have at most %d characters.", cards.MaxKeyLength)
+	case len(key) > terminal.MaxKeyLength:
+		return refused(http.StatusBadRequest, "idempotency_key_invalid", "", "The Idempotency-Key may have at most %d characters.", terminal.MaxKeyLength)
 	}
 	for _, c := range []byte(key) {
 		if c < 0x21 || c > 0x7e {
@@ -280,34 +310,34 @@ type authoriseBody struct {
 
 // parseAuthorise reads and checks a purchase: a card id, an amount in minor
 // units from 1 to money.MaxMinor, a known currency, a merchant name.
-func parseAuthorise(body []byte) (cards.AuthoriseRequest, *badRequest) {
+func parseAuthorise(body []byte) (terminal.AuthoriseRequest, *badRequest) {
 	var b authoriseBody
 	if bad := decodeJSON(body, &b, false); bad != nil {
-		return cards.AuthoriseRequest{}, bad
+		return terminal.AuthoriseRequest{}, bad
 	}
 	if b.CardID == "" {
-		return cards.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "card_id", "card_id is required: the card's id.")
+		return terminal.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "card_id", "card_id is required: the card's id.")
 	}
 	if !isUUID(b.CardID) {
-		return cards.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "card_id", "card_id must be a card's id, a UUID such as 0192f3a4-5b6c-7d8e-9f01-23456789abcd.")
+		return terminal.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "card_id", "card_id must be a card's id, a UUID such as 0192f3a4-5b6c-7d8e-9f01-23456789abcd.")
 	}
 	if b.AmountMinor < 1 || b.AmountMinor > money.MaxMinor {
-		return cards.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "amount_minor",
+		return terminal.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "amount_minor",
 			"amount_minor must be a whole number of minor units (cents, öre) from 1 to %d.", int64(money.MaxMinor))
 	}
 	if b.Currency == "" {
-		return cards.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "currency", "currency is required: an ISO 4217 code such as SEK.")
+		return terminal.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "currency", "currency is required: an ISO 4217 code such as SEK.")
 	}
 	c, err := money.ParseCurrency(b.Currency)
 	if err != nil || string(c) != b.Currency {
-		return cards.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "currency",
+		return terminal.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "currency",
 			"currency must be an ISO 4217 code in capitals, such as SEK or EUR; %s is not one.", jsonQuote(b.Currency))
 	}
 	merchant, bad := checkMerchant(b.Merchant)
 	if bad != nil {
-		return cards.AuthoriseRequest{}, bad
+		return terminal.AuthoriseRequest{}, bad
 	}
-	return cards.AuthoriseRequest{CardID: strings.ToLower(b.CardID), Amount: money.Amount{Minor: b.AmountMinor, Currency: c}, Merchant: merchant}, nil
+	return terminal.AuthoriseRequest{CardID: strings.ToLower(b.CardID), Amount: money.Amount{Minor: b.AmountMinor, Currency: c}, Merchant: merchant}, nil
 }
 
 func checkMerchant(m string) (string, *badRequest) {
@@ -316,8 +346,8 @@ func checkMerchant(m string) (string, *badRequest) {
 	switch {
 	case n == 0:
 		return "", refused(http.StatusUnprocessableEntity, "invalid_field", "merchant", "merchant is required: the name the holder sees on the statement.")
-	case n > cards.MaxMerchant:
-		return "", refused(http.StatusUnprocessableEntity, "invalid_field", "merchant", "merchant may have at most %d characters; this one has %d.", cards.MaxMerchant, n)
+	case n > terminal.MaxMerchant:
+		return "", refused(http.StatusUnprocessableEntity, "invalid_field", "merchant", "merchant may have at most %d characters; this one has %d.", terminal.MaxMerchant, n)
 	case strings.ContainsFunc(m, unicode.IsControl):
 		return "", refused(http.StatusUnprocessableEntity, "invalid_field", "merchant", "merchant may not hold control characters such as line breaks.")
 	}
@@ -335,12 +365,12 @@ type captureBody struct {
 	AmountMinor *int64 `json:"amount_minor"`
 }
 
-func parseCapture(id string, body []byte) (cards.CaptureRequest, *badRequest) {
+func parseCapture(id string, body []byte) (terminal.CaptureRequest, *badRequest) {
 	var b captureBody
 	if bad := decodeJSON(body, &b, true); bad != nil {
-		return cards.CaptureRequest{}, bad
+		return terminal.CaptureRequest{}, bad
 	}
-	req := cards.CaptureRequest{AuthorisationID: id}
+	req := terminal.CaptureRequest{AuthorisationID: id}
 	if b.AmountMinor != nil {
 		if *b.AmountMinor < 1 || *b.AmountMinor > money.MaxMinor {
 			return req, refused(http.StatusUnprocessableEntity, "invalid_field", "amount_minor",
@@ -351,12 +381,12 @@ func parseCapture(id string, body []byte) (cards.CaptureRequest, *badRequest) {
 	return req, nil
 }
 
-func parseVoid(id string, body []byte) (cards.VoidRequest, *badRequest) {
+func parseVoid(id string, body []byte) (terminal.VoidRequest, *badRequest) {
 	var b struct{}
 	if bad := decodeJSON(body, &b, true); bad != nil {
-		return cards.VoidRequest{}, bad
+		return terminal.VoidRequest{}, bad
 	}
-	return cards.VoidRequest{AuthorisationID: id}, nil
+	return terminal.VoidRequest{AuthorisationID: id}, nil
 }
 
 // authorisationID reads the {id} of the path: a UUID, or no such
@@ -387,73 +417,73 @@ func jsonQuote(s string) string {
 }
 
 // api answers a terminal operation: read, check, run under the key.
-func (h *handlers) api(w http.ResponseWriter, r *http.Request, run func(key string, body []byte) (cards.Reply, *badRequest, error)) {
+func (h *handlers) api(w http.ResponseWriter, r *http.Request, run func(key string, body []byte) (terminal.Reply, *badRequest, error)) {
 	key, body, bad := terminalRequest(w, r)
 	if bad != nil {
-		writeReply(w, bad.reply())
+		bad.write(w)
 		return
 	}
 	reply, bad, err := run(key, body)
 	switch {
 	case bad != nil:
-		writeReply(w, bad.reply())
+		bad.write(w)
 	case err != nil:
 		h.logger.ErrorContext(r.Context(), "terminal operation", "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "1")
-		writeReply(w, cards.Refusal(http.StatusServiceUnavailable, "unavailable", "The card system could not answer just now; retry with the same Idempotency-Key.", ""))
+		writeRefusal(w, http.StatusServiceUnavailable, "unavailable", "The card system could not answer just now; retry with the same Idempotency-Key.", "")
 	default:
 		writeReply(w, reply)
 	}
 }
 
 func (h *handlers) apiAuthorise(w http.ResponseWriter, r *http.Request) {
-	h.api(w, r, func(key string, body []byte) (cards.Reply, *badRequest, error) {
+	h.api(w, r, func(key string, body []byte) (terminal.Reply, *badRequest, error) {
 		req, bad := parseAuthorise(body)
 		if bad != nil {
-			return cards.Reply{}, bad, nil
+			return terminal.Reply{}, bad, nil
 		}
-		reply, err := h.cards.Authorise(r.Context(), terminalScope, key, req)
+		reply, err := h.merchant.Authorise(r.Context(), terminalScope, key, req)
 		return reply, nil, err
 	})
 }
 
 func (h *handlers) apiForcedPosting(w http.ResponseWriter, r *http.Request) {
-	h.api(w, r, func(key string, body []byte) (cards.Reply, *badRequest, error) {
+	h.api(w, r, func(key string, body []byte) (terminal.Reply, *badRequest, error) {
 		req, bad := parseAuthorise(body)
 		if bad != nil {
-			return cards.Reply{}, bad, nil
+			return terminal.Reply{}, bad, nil
 		}
-		reply, err := h.cards.ForcedPosting(r.Context(), terminalScope, key, cards.ForcedPostingRequest(req))
+		reply, err := h.merchant.ForcedPosting(r.Context(), terminalScope, key, terminal.ForcedPostingRequest(req))
 		return reply, nil, err
 	})
 }
 
 func (h *handlers) apiCapture(w http.ResponseWriter, r *http.Request) {
-	h.api(w, r, func(key string, body []byte) (cards.Reply, *badRequest, error) {
+	h.api(w, r, func(key string, body []byte) (terminal.Reply, *badRequest, error) {
 		id, bad := authorisationID(r)
 		if bad != nil {
-			return cards.Reply{}, bad, nil
+			return terminal.Reply{}, bad, nil
 		}
 		req, bad := parseCapture(id, body)
 		if bad != nil {
-			return cards.Reply{}, bad, nil
+			return terminal.Reply{}, bad, nil
 		}
-		reply, err := h.cards.Capture(r.Context(), terminalScope, key, req)
+		reply, err := h.merchant.Capture(r.Context(), terminalScope, key, req)
 		return reply, nil, err
 	})
 }
 
 func (h *handlers) apiVoid(w http.ResponseWriter, r *http.Request) {
-	h.api(w, r, func(key string, body []byte) (cards.Reply, *badRequest, error) {
+	h.api(w, r, func(key string, body []byte) (terminal.Reply, *badRequest, error) {
 		id, bad := authorisationID(r)
 		if bad != nil {
-			return cards.Reply{}, bad, nil
+			return terminal.Reply{}, bad, nil
 		}
 		req, bad := parseVoid(id, body)
 		if bad != nil {
-			return cards.Reply{}, bad, nil
+			return terminal.Reply{}, bad, nil
 		}
-		reply, err := h.cards.Void(r.Context(), terminalScope, key, req)
+		reply, err := h.merchant.Void(r.Context(), terminalScope, key, req)
 		return reply, nil, err
 	})
 }

@@ -23,7 +23,7 @@ import (
 	"github.com/scs-platform/shared-events/usersreplica"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
-	"github.com/scs-platform/scs-cards/internal/cards/cardstest"
+	"github.com/scs-platform/scs-cards/internal/cardstest"
 	"github.com/scs-platform/scs-cards/internal/web"
 )
 
@@ -36,7 +36,7 @@ type site struct {
 	*httptest.Server
 	t      testing.TB
 	db     *sqldb.DB
-	cards  *cards.Service
+	sys    *cardstest.System
 	clock  *cardstest.Clock
 	key    ed25519.PrivateKey
 	client *http.Client
@@ -44,7 +44,7 @@ type site struct {
 
 func newSite(t testing.TB, db *sqldb.DB) *site {
 	t.Helper()
-	svc, clock := cardstest.NewService(t, db)
+	sys, clock := cardstest.NewSystem(t, db)
 	public, private, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +54,7 @@ func newSite(t testing.TB, db *sqldb.DB) *site {
 		"k1", contracts.AlgorithmEdDSA, base64.RawURLEncoding.EncodeToString(public), now.Add(-time.Hour).UnixMicro(), now.Add(time.Hour).UnixMicro()); err != nil {
 		t.Fatal(err)
 	}
-	s := &site{t: t, db: db, cards: svc, clock: clock, key: private}
+	s := &site{t: t, db: db, sys: sys, clock: clock, key: private}
 	s.Server = httptest.NewUnstartedServer(nil)
 	origin := "http://" + s.Listener.Addr().String()
 	s.Config.Handler = web.Routes(web.Deps{
@@ -62,7 +62,9 @@ func newSite(t testing.TB, db *sqldb.DB) *site {
 		Ready:         health.Live(),
 		Metrics:       health.Live(),
 		Durations:     health.NewRequestDurations(web.RoutePattern),
-		Cards:         svc,
+		Cards:         sys.Cards,
+		Ledger:        sys.Ledger,
+		Terminal:      sys.Terminal,
 		Verifier:      usersreplica.NewVerifier(db, origin),
 		Cookie:        authn.CookieName,
 		Origin:        origin,
@@ -170,7 +172,7 @@ func (b *browser) openAccount() cards.Card {
 	if status, h, body := b.post("/cards/account", url.Values{"name": {"Ada's Engines AB"}}); status != http.StatusSeeOther || h.Get("Location") != "/cards/?done=opened" {
 		b.site.t.Fatalf("open an account: %d to %q: %s", status, h.Get("Location"), body)
 	}
-	o, err := b.site.cards.Overview(context.Background(), b.id, 0, 1)
+	o, err := b.site.sys.Cards.Overview(context.Background(), b.id, 0, 1)
 	if err != nil {
 		b.site.t.Fatal(err)
 	}

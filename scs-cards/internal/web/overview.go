@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
+	"github.com/scs-platform/scs-cards/internal/ledger"
 	"github.com/scs-platform/scs-cards/internal/money"
 )
 
@@ -18,8 +19,8 @@ func (h *handlers) overview(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	o, err := h.cards.Overview(r.Context(), user(r).UserID, before, cards.DefaultPageSize)
-	if errors.Is(err, cards.ErrNoAccount) {
+	o, err := h.cards.Overview(r.Context(), user(r).UserID, before, ledger.DefaultPageSize)
+	if errors.Is(err, ledger.ErrNoAccount) {
 		h.openForm(w, r, http.StatusOK, openForm{Name: "Business account"})
 		return
 	}
@@ -37,8 +38,8 @@ func (h *handlers) overview(w http.ResponseWriter, r *http.Request) {
 // than the wall clock.
 func (h *handlers) today() string {
 	now := time.Now
-	if h.cards.Now != nil {
-		now = h.cards.Now
+	if h.ledger.Now != nil {
+		now = h.ledger.Now
 	}
 	return now().UTC().Format(time.DateOnly)
 }
@@ -67,7 +68,7 @@ type openForm struct {
 func (h *handlers) openForm(w http.ResponseWriter, r *http.Request, status int, f openForm) {
 	render(w, r, h.logger, status, openPage(OpenView{
 		Page: page(r, "Open a card account"), Form: f,
-		Limit: money.Amount{Minor: h.cards.DefaultLimit, Currency: h.cards.Currency},
+		Limit: money.Amount{Minor: h.ledger.DefaultLimit, Currency: h.ledger.Currency},
 	}))
 }
 
@@ -77,7 +78,7 @@ func (h *handlers) openAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	f := openForm{Name: r.PostFormValue("name")}
 	_, err := h.cards.OpenAccount(r.Context(), user(r).UserID, f.Name)
-	if ue, ok := errors.AsType[*cards.UserError](err); ok && ue.Field != "" {
+	if ue, ok := errors.AsType[*ledger.UserError](err); ok && ue.Field != "" {
 		f.Errors = map[string]string{ue.Field: ue.Message}
 		h.openForm(w, r, http.StatusUnprocessableEntity, f)
 		return
@@ -131,7 +132,7 @@ func (h *handlers) changeCard(w http.ResponseWriter, r *http.Request) {
 	}
 	id, change := chi.URLParam(r, "id"), chi.URLParam(r, "change")
 	err := h.cards.ChangeCard(r.Context(), user(r).UserID, id, change, r.PostFormValue("reason"))
-	if ue, ok := errors.AsType[*cards.UserError](err); ok && ue.Field == "reason" {
+	if ue, ok := errors.AsType[*ledger.UserError](err); ok && ue.Field == "reason" {
 		h.cardPage(w, r, http.StatusUnprocessableEntity, ue.Message)
 		return
 	}
@@ -150,7 +151,7 @@ func (h *handlers) pay(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
-	if _, err := h.cards.Pay(r.Context(), user(r).UserID, chi.URLParam(r, "id")); err != nil {
+	if _, err := h.ledger.Pay(r.Context(), user(r).UserID, chi.URLParam(r, "id")); err != nil {
 		h.failed(w, r, "pay a statement", err)
 		return
 	}

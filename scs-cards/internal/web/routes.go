@@ -18,6 +18,8 @@ import (
 	"github.com/scs-platform/shared-events/pages"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
+	"github.com/scs-platform/scs-cards/internal/ledger"
+	"github.com/scs-platform/scs-cards/internal/terminal"
 )
 
 //go:embed static
@@ -33,7 +35,9 @@ type Deps struct {
 	// Durations observes every request.
 	Durations *health.RequestDurations
 
-	Cards *cards.Service
+	Ledger   *ledger.Service
+	Cards    *cards.Service
+	Terminal *terminal.Service
 	// Verifier checks the session token against the users replica.
 	Verifier *authn.Verifier
 	// Cookie is the session cookie's name; Origin the public origin
@@ -62,7 +66,7 @@ func RoutePattern(r *http.Request) string {
 // Routes is the whole URL surface of scs-cards.
 func Routes(d Deps) http.Handler {
 	assets, _ := fs.Sub(static, "static")
-	h := &handlers{logger: d.Logger, cards: d.Cards, terminalToken: d.TerminalToken}
+	h := &handlers{logger: d.Logger, ledger: d.Ledger, cards: d.Cards, merchant: d.Terminal, terminalToken: d.TerminalToken}
 	gate := &authn.Gate{Verifier: d.Verifier, Cookie: d.Cookie, Home: "/cards/", Lagging: h.lagging, Unavailable: h.gateUnavailable}
 	// Every state change of a page is a POST and must come from our own origin.
 	crossOrigin := http.NewCrossOriginProtection()

@@ -1,104 +1,15 @@
-package cards
+package ledger
 
 import (
 	"context"
 	"database/sql"
 	"errors"
-	"strconv"
-	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/scs-platform/shared-events/contracts"
 )
-
-// RunJobs closes statement periods, expires authorisations and forgets old
-// idempotency keys until ctx ends. Every instance runs it: the work is
-// claimed row by row, so instances never do the same work twice.
-func (s *Service) RunJobs(ctx context.Context) error {
-	t := time.NewTicker(s.JobInterval())
-	defer t.Stop()
-	lastForget := time.Time{}
-	for {
-		if n, err := s.ExpireAuthorisations(ctx); err != nil && ctx.Err() == nil {
-			s.Logger.Warn("expire authorisations", "err", err)
-		} else if n > 0 {
-			s.Logger.Info("authorisations expired", "count", n)
-		}
-		if n, err := s.CloseStatements(ctx); err != nil && ctx.Err() == nil {
-			s.Logger.Warn("close statements", "err", err)
-		} else if n > 0 {
-			s.Logger.Info("statements issued", "count", n)
-		}
-		if time.Since(lastForget) > time.Hour {
-			if _, err := s.forgetKeys(ctx); err != nil && ctx.Err() == nil {
-				s.Logger.Warn("forget idempotency keys", "err", err)
-			}
-			lastForget = time.Now()
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
-}
-
-// JobInterval is how often the jobs run: a quarter of a fixed period, at
-// most a minute, at least 100 ms.
-func (s *Service) JobInterval() time.Duration {
-	if s.Period.Every == 0 {
-		return time.Minute
-	}
-	return min(max(s.Period.Every/4, 100*time.Millisecond), time.Minute)
-}
-
-// ExpireAuthorisations releases the holds of authorisations past their
-// expiry, and returns how many it expired.
-func (s *Service) ExpireAuthorisations(ctx context.Context) (int, error) {
-	now := s.now()
-	total := 0
-	for {
-		var n int
-		err := s.inTx(ctx, "expire authorisations", func(tx *sql.Tx) error {
-			rows, err := tx.QueryContext(ctx, `SELECT id, account_id, amount_minor FROM transactions
-				WHERE status = 'pending' AND expires_at_us <= $1 ORDER BY expires_at_us LIMIT 200`+s.DB.ForUpdateSkipLocked(), micros(now))
-			if err != nil {
-				return err
-			}
-			type due struct {
-				id, account string
-				amount      int64
-			}
-			var list []due
-			for rows.Next() {
-				var d due
-				if err := rows.Scan(&d.id, &d.account, &d.amount); err != nil {
-					rows.Close()
-					return err
-				}
-				list = append(list, d)
-			}
-			if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-				return err
-			}
-			for _, d := range list {
-				if err := s.settleRow(ctx, tx, d.id, d.account, d.amount, StatusExpired, 0, now); err != nil {
-					return err
-				}
-			}
-			n = len(list)
-			return nil
-		})
-		total += n
-		if err != nil || n < 200 {
-			return total, err
-		}
-	}
-}
 
 // CloseStatements issues the statements of every period that has ended, once
 // per account and period, and returns how many it issued.
@@ -112,19 +23,19 @@ func (s *Service) CloseStatements(ctx context.Context) (int, error) {
 	current := s.Period.Start(now)
 	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM accounts WHERE statements_through_us < $1`, micros(current))
 	if err != nil {
-		return 0, wrap("close statements", err)
+		return 0, Wrap("close statements", err)
 	}
 	var ids []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return 0, wrap("close statements", err)
+			return 0, Wrap("close statements", err)
 		}
 		ids = append(ids, id)
 	}
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return 0, wrap("close statements", err)
+		return 0, Wrap("close statements", err)
 	}
 	issued := 0
 	for _, id := range ids {
@@ -179,7 +90,7 @@ func (s *Service) closeAccount(ctx context.Context, accountID string, current, n
 		return err
 	})
 	if err == nil {
-		s.counters.statements.Add(int64(issued))
+		s.issued.Add(int64(issued))
 	}
 	return issued, err
 }
@@ -220,47 +131,4 @@ func (s *Service) issueStatement(ctx context.Context, tx *sql.Tx, accountID, use
 		return err
 	}
 	return s.Outbox.Append(ctx, tx, ev)
-}
-
-// counters are the Service's own figures for the metrics.
-type counters struct {
-	approved, declined, statements atomic.Int64
-}
-
-// Collector exposes the card figures to Prometheus.
-type Collector struct {
-	s              *Service
-	authorisations *prometheus.Desc
-	statements     *prometheus.Desc
-}
-
-// NewCollector returns the Collector of s.
-func NewCollector(s *Service) *Collector {
-	return &Collector{
-		s:              s,
-		authorisations: prometheus.NewDesc("cards_authorisations_total", "Authorisations this instance answered, by outcome.", []string{"outcome"}, nil),
-		statements:     prometheus.NewDesc("cards_statements_issued_total", "Statements this instance issued.", nil, nil),
-	}
-}
-
-// Describe implements prometheus.Collector.
-func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- c.authorisations
-	ch <- c.statements
-}
-
-// Collect implements prometheus.Collector.
-func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	ch <- prometheus.MustNewConstMetric(c.authorisations, prometheus.CounterValue, float64(c.s.counters.approved.Load()), "approved")
-	ch <- prometheus.MustNewConstMetric(c.authorisations, prometheus.CounterValue, float64(c.s.counters.declined.Load()), "declined")
-	ch <- prometheus.MustNewConstMetric(c.statements, prometheus.CounterValue, float64(c.s.counters.statements.Load()))
-}
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-func quote(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "…"
-	}
-	return strconv.Quote(strings.ToValidUTF8(s, "?"))
 }

@@ -1,4 +1,4 @@
-package cards
+package terminal
 
 import (
 	"context"
@@ -7,48 +7,19 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/scs-platform/shared-events/sqldb"
 )
 
-// Reply is a terminal operation's answer: an HTTP status and a JSON body. It
-// is stored with its idempotency key, so a retry gets the same bytes.
-type Reply struct {
-	Status int
-	Body   []byte
-	// Replayed is set on the answer to a retry.
-	Replayed bool
-}
-
-// APIError is the body of a refusal: {"error": {"code": ..., "message": ...}}.
-type APIError struct {
-	Error ErrorDetail `json:"error"`
-}
-
-// ErrorDetail says what is wrong: a code for programs, a sentence for people.
-type ErrorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	// Field names the request field that is wrong, if one is.
-	Field string `json:"field,omitempty"`
-}
-
-// Refusal builds the reply of a refused request.
-func Refusal(status int, code, message, field string) Reply {
-	b, _ := json.Marshal(APIError{Error: ErrorDetail{Code: code, Message: message, Field: field}})
-	return Reply{Status: status, Body: b}
-}
-
 // The refusals of the idempotency layer.
 var (
 	replyInFlight = func() Reply {
-		return Refusal(http.StatusConflict, "request_in_progress",
+		return refusal(Conflicting, "request_in_progress",
 			"A request with this Idempotency-Key is being handled right now; retry once it has been answered.", "")
 	}
 	replyKeyReused = func() Reply {
-		return Refusal(http.StatusUnprocessableEntity, "idempotency_key_reused",
+		return refusal(Invalid, "idempotency_key_reused",
 			"This Idempotency-Key was used for a different request; use a new key for a new request.", "")
 	}
 )
@@ -60,15 +31,19 @@ const keepKeys = 24 * time.Hour
 const MaxKeyLength = 255
 
 // operation is one effect under an idempotency key: it runs in the
-// transaction that stores the key, and answers with a status and a value that
-// is stored as JSON.
-type operation func(ctx context.Context, tx *sql.Tx, now time.Time) (status int, body any, err error)
+// transaction that stores the key, and answers with an outcome and a value
+// that is stored as JSON.
+type operation func(ctx context.Context, tx *sql.Tx, now time.Time) (outcome Outcome, body any, err error)
 
 // idempotent runs op once per (scope, key): the key, the hash of the request
 // and the answer are stored in op's transaction, so that either all of it
 // happened or none. A retry with the same request gets the stored answer; with
 // a different request, 422; while the first is still being handled, 409.
-func (s *Service) idempotent(ctx context.Context, scope, key, name string, request any, op operation) (Reply, error) {
+//
+// The statements that op runs on its hot path (see exec and scan), listed by
+// statements (nil for none), are prepared before its transaction begins, with
+// the key's own.
+func (s *Service) idempotent(ctx context.Context, scope, key, name string, request any, statements func() []string, op operation) (Reply, error) {
 	hash, err := requestHash(name, request)
 	if err != nil {
 		return Reply{}, err
@@ -81,7 +56,11 @@ func (s *Service) idempotent(ctx context.Context, scope, key, name string, reque
 		return replyInFlight(), nil
 	}
 	defer s.inflight.Delete(inflight)
-	if err := s.prepare(ctx); err != nil {
+	hot := s.keyStatements()
+	if statements != nil {
+		hot = append(hot, statements()...)
+	}
+	if err := s.prepare(ctx, hot); err != nil {
 		return Reply{}, wrap(name, err)
 	}
 
@@ -101,12 +80,30 @@ func (s *Service) idempotent(ctx context.Context, scope, key, name string, reque
 // look-up and its insert.
 var errKeyTaken = errors.New("the idempotency key was stored meanwhile")
 
+// The statements of the idempotency records.
+const (
+	// qLockAndFindKey takes the key's advisory lock and looks the key up,
+	// in one statement.
+	qLockAndFindKey = `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)), k.request_hash, k.status, k.body
+		FROM (SELECT 1) AS one LEFT JOIN idempotency_keys k ON k.scope = $2 AND k.key = $3`
+	qStoredKey = `SELECT request_hash, status, body FROM idempotency_keys WHERE scope = $1 AND key = $2`
+	qStoreKey  = `INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_at_us) VALUES ($1, $2, $3, $4, $5, $6)`
+)
+
+// keyStatements are the statements once runs on this database.
+func (s *Service) keyStatements() []string {
+	if s.DB.AdvisoryLocks() {
+		return []string{qLockAndFindKey, qStoreKey}
+	}
+	return []string{qStoredKey, qStoreKey}
+}
+
 // once is one try of idempotent's transaction.
 func (s *Service) once(ctx context.Context, scope, key, inflight, hash string, op operation) (Reply, error) {
 	var reply Reply
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		var stored sql.NullString
-		var status sql.NullInt64
+		var outcome sql.NullInt64
 		var body []byte
 		if s.DB.AdvisoryLocks() {
 			// Across instances, the advisory lock answers 409 for a key in
@@ -115,14 +112,14 @@ func (s *Service) once(ctx context.Context, scope, key, inflight, hash string, o
 			// commits in between is found by the insert's unique key instead
 			// (errKeyTaken), and then by the second try.
 			var got bool
-			if err := s.scan(ctx, tx, qLockAndFindKey, []any{inflight, scope, key}, &got, &stored, &status, &body); err != nil {
+			if err := s.scan(ctx, tx, qLockAndFindKey, []any{inflight, scope, key}, &got, &stored, &outcome, &body); err != nil {
 				return err
 			}
 			if !got {
 				reply = replyInFlight()
 				return nil
 			}
-		} else if err := s.scan(ctx, tx, qStoredKey, []any{scope, key}, &stored, &status, &body); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		} else if err := s.scan(ctx, tx, qStoredKey, []any{scope, key}, &stored, &outcome, &body); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		switch {
@@ -130,11 +127,11 @@ func (s *Service) once(ctx context.Context, scope, key, inflight, hash string, o
 			reply = replyKeyReused()
 			return nil
 		case stored.Valid:
-			reply = Reply{Status: int(status.Int64), Body: body, Replayed: true}
+			reply = Reply{Outcome: Outcome(outcome.Int64), Body: body, Replayed: true}
 			return nil
 		}
-		now := s.now()
-		code, value, err := op(ctx, tx, now)
+		now := s.Ledger.Clock()
+		done, value, err := op(ctx, tx, now)
 		if err != nil {
 			return err
 		}
@@ -143,13 +140,13 @@ func (s *Service) once(ctx context.Context, scope, key, inflight, hash string, o
 		} else if body, err = json.Marshal(value); err != nil {
 			return err
 		}
-		if _, err := s.exec(ctx, tx, qStoreKey, scope, key, hash, code, string(body), micros(now)); err != nil {
+		if _, err := s.exec(ctx, tx, qStoreKey, scope, key, hash, int(done), string(body), micros(now)); err != nil {
 			if sqldb.IsUniqueViolation(err) {
 				return errKeyTaken
 			}
 			return err
 		}
-		reply = Reply{Status: code, Body: body}
+		reply = Reply{Outcome: done, Body: body}
 		return nil
 	})
 	return reply, err
@@ -166,11 +163,11 @@ func requestHash(name string, request any) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// forgetKeys deletes the idempotency keys older than keepKeys.
-func (s *Service) forgetKeys(ctx context.Context) (int64, error) {
+// ForgetKeys deletes the idempotency keys older than keepKeys: a job.
+func (s *Service) ForgetKeys(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at_us < $1`, micros(s.now().Add(-keepKeys)))
+		res, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at_us < $1`, micros(s.Ledger.Clock().Add(-keepKeys)))
 		if err != nil {
 			return err
 		}
@@ -178,4 +175,33 @@ func (s *Service) forgetKeys(ctx context.Context) (int64, error) {
 		return err
 	})
 	return n, err
+}
+
+// prepare prepares the statements of a transaction of the hot path, before it
+// begins (see sqldb.DB.Statement): each is prepared once per database.
+func (s *Service) prepare(ctx context.Context, statements []string) error {
+	for _, q := range statements {
+		if _, err := s.DB.Statement(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exec runs a statement of the hot path in tx.
+func (s *Service) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	stmt, err := s.DB.Statement(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+}
+
+// scan runs a query of the hot path in tx and scans its one row.
+func (s *Service) scan(ctx context.Context, tx *sql.Tx, query string, args []any, dest ...any) error {
+	stmt, err := s.DB.Statement(ctx, query)
+	if err != nil {
+		return err
+	}
+	return tx.StmtContext(ctx, stmt).QueryRowContext(ctx, args...).Scan(dest...)
 }
