@@ -4,15 +4,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strings"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
 	"github.com/scs-platform/shared-events/contracts"
 
 	"github.com/scs-platform/scs-cards/internal/ledger"
-	"github.com/scs-platform/scs-cards/internal/money"
 	"github.com/scs-platform/scs-cards/internal/terminal"
 )
 
@@ -38,6 +35,7 @@ func (h *handlers) adminOnly(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
+// terminal is the admins' merchant terminal page, GET /cards/terminal.
 func (h *handlers) terminal(w http.ResponseWriter, r *http.Request) {
 	if !h.adminOnly(w, r) {
 		return
@@ -78,71 +76,6 @@ var declineReasons = map[ledger.DeclineReason]struct{}{
 }
 
 func newKey() string { return uuid.Must(uuid.NewV7()).String() }
-
-func (h *handlers) terminalAuthorise(w http.ResponseWriter, r *http.Request) {
-	if !h.adminOnly(w, r) || !h.parseForm(w, r) {
-		return
-	}
-	f := terminalForm{
-		Key: r.PostFormValue("key"), CardID: r.PostFormValue("card_id"), Amount: r.PostFormValue("amount"),
-		Currency: r.PostFormValue("currency"), Merchant: r.PostFormValue("merchant"), Errors: map[string]string{},
-	}
-	if bad := checkKey(f.Key); bad != nil {
-		h.errorPage(w, r, http.StatusBadRequest, "The form is incomplete", "This form has lost its key. Open the terminal page again and send it from there.")
-		return
-	}
-	req := terminal.AuthoriseRequest{CardID: strings.ToLower(f.CardID)}
-	if !isUUID(f.CardID) {
-		f.Errors["card_id"] = "Enter the card's reference, as its holder's card page shows it."
-	}
-	c, err := money.ParseCurrency(f.Currency)
-	if err != nil {
-		f.Errors["currency"] = err.Error()
-	} else if req.Amount, err = money.Parse(f.Amount, c); err != nil {
-		f.Errors["amount"] = err.Error()
-	} else if req.Amount.Minor == 0 {
-		f.Errors["amount"] = "Enter an amount above zero."
-	}
-	merchant, bad := checkMerchant(f.Merchant)
-	if bad != nil {
-		f.Errors["merchant"] = bad.message
-	}
-	req.Merchant = merchant
-	if len(f.Errors) > 0 {
-		h.terminalPage(w, r, http.StatusUnprocessableEntity, f)
-		return
-	}
-	reply, err := h.merchant.Authorise(r.Context(), adminScope(r), f.Key, req)
-	if err != nil {
-		h.unavailable(w, r, "authorise", err)
-		return
-	}
-	h.afterTerminal(w, r, reply)
-}
-
-func (h *handlers) terminalSettle(w http.ResponseWriter, r *http.Request) {
-	if !h.adminOnly(w, r) || !h.parseForm(w, r) {
-		return
-	}
-	key := r.PostFormValue("key")
-	if bad := checkKey(key); bad != nil {
-		h.errorPage(w, r, http.StatusBadRequest, "The form is incomplete", "This form has lost its key. Open the terminal page again and send it from there.")
-		return
-	}
-	id := chi.URLParam(r, "id")
-	var reply terminal.Reply
-	var err error
-	if chi.URLParam(r, "action") == "capture" {
-		reply, err = h.merchant.Capture(r.Context(), adminScope(r), key, terminal.CaptureRequest{AuthorisationID: id})
-	} else {
-		reply, err = h.merchant.Void(r.Context(), adminScope(r), key, terminal.VoidRequest{AuthorisationID: id})
-	}
-	if err != nil {
-		h.unavailable(w, r, "settle", err)
-		return
-	}
-	h.afterTerminal(w, r, reply)
-}
 
 // afterTerminal shows a terminal operation's answer: back to the terminal
 // page with the outcome, or the refusal's sentence.
