@@ -111,7 +111,6 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 	books := &ledger.Service{
 		DB:           db,
 		Outbox:       events,
-		Logger:       logger,
 		Currency:     cfg.Currency,
 		DefaultLimit: cfg.DefaultLimit.Minor,
 		Period:       cfg.StatementPeriod,

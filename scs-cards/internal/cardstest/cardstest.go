@@ -4,7 +4,6 @@ package cardstest
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -44,7 +43,6 @@ func NewSystem(t testing.TB, db *sqldb.DB) (*System, *Clock) {
 	books := &ledger.Service{
 		DB:           db,
 		Outbox:       events,
-		Logger:       slog.New(slog.DiscardHandler),
 		Currency:     "SEK",
 		DefaultLimit: Limit,
 		Period:       ledger.Period{Every: time.Minute},

@@ -12,7 +12,6 @@ package ledger
 import (
 	"context"
 	"database/sql"
-	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -27,7 +26,6 @@ import (
 type Service struct {
 	DB     *sqldb.DB
 	Outbox *outbox.Outbox
-	Logger *slog.Logger
 	// Currency and DefaultLimit are what a new account gets.
 	Currency     money.Currency
 	DefaultLimit int64

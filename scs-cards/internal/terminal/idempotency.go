@@ -38,7 +38,8 @@ type operation func(ctx context.Context, tx *sql.Tx, now time.Time) (outcome Out
 // idempotent runs op once per (scope, key): the key, the hash of the request
 // and the answer are stored in op's transaction, so that either all of it
 // happened or none. A retry with the same request gets the stored answer; with
-// a different request, 422; while the first is still being handled, 409.
+// a different request, Invalid; while the first is still being handled,
+// Conflicting.
 //
 // The statements that op runs on its hot path (see exec and scan), listed by
 // statements (nil for none), are prepared before its transaction begins, with
@@ -48,7 +49,7 @@ func (s *Service) idempotent(ctx context.Context, scope, key, name string, reque
 	if err != nil {
 		return Reply{}, err
 	}
-	// Within the process, a second request with the key answers 409 at once
+	// Within the process, a second request with the key is refused at once
 	// rather than queueing behind the first; across PostgreSQL instances the
 	// advisory lock below does the same.
 	inflight := scope + "\n" + key
@@ -106,7 +107,7 @@ func (s *Service) once(ctx context.Context, scope, key, inflight, hash string, o
 		var outcome sql.NullInt64
 		var body []byte
 		if s.DB.AdvisoryLocks() {
-			// Across instances, the advisory lock answers 409 for a key in
+			// Across instances, the advisory lock refuses a key in
 			// flight. The look-up shares its statement, and so reads from a
 			// snapshot taken just before the lock: a first request that
 			// commits in between is found by the insert's unique key instead
