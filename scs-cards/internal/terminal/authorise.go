@@ -107,20 +107,28 @@ func (s *Service) authorise(ctx context.Context, tx *sql.Tx, req AuthoriseReques
 	if err != nil {
 		return a, err
 	}
-	reason := ledger.DeclineInsufficientCredit
-	switch {
-	case accountStatus != "open":
-		reason = ledger.DeclineAccountClosed
-	case cardStatus == string(contracts.CardCancelled):
-		reason = ledger.DeclineCardCancelled
-	case cardStatus == string(contracts.CardFrozen):
-		reason = ledger.DeclineCardFrozen
-	case currency != string(req.Amount.Currency):
-		reason = ledger.DeclineWrongCurrency
-	}
+	reason := declineReason(accountStatus, contracts.CardStatus(cardStatus), currency, string(req.Amount.Currency))
 	a = a.declined(reason)
 	_, err = s.exec(ctx, tx, qDeclined, a.ID, accountID, req.CardID, req.Merchant, req.Amount.Minor, string(reason), micros(now))
 	return a, err
+}
+
+// declineReason is why a purchase in currency wanted that the hold refused
+// was declined, given the account's status, the card's and the account's
+// currency: the first of a closed account, a cancelled card, a frozen card
+// and another currency; otherwise the credit did not suffice.
+func declineReason(accountStatus string, cardStatus contracts.CardStatus, currency, wanted string) ledger.DeclineReason {
+	switch {
+	case accountStatus != "open":
+		return ledger.DeclineAccountClosed
+	case cardStatus == contracts.CardCancelled:
+		return ledger.DeclineCardCancelled
+	case cardStatus == contracts.CardFrozen:
+		return ledger.DeclineCardFrozen
+	case currency != wanted:
+		return ledger.DeclineWrongCurrency
+	}
+	return ledger.DeclineInsufficientCredit
 }
 
 func (a Authorisation) declined(reason ledger.DeclineReason) Authorisation {
