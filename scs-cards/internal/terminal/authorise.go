@@ -113,10 +113,10 @@ func (s *Service) authorise(ctx context.Context, tx *sql.Tx, req AuthoriseReques
 	return a, err
 }
 
-// declineReason is why a purchase in currency wanted that the hold refused
-// was declined, given the account's status, the card's and the account's
-// currency: the first of a closed account, a cancelled card, a frozen card
-// and another currency; otherwise the credit did not suffice.
+// declineReason says why the hold refused a purchase in the currency wanted,
+// from the account's status, the card's and the account's currency: the first
+// that holds of a closed account, a cancelled card, a frozen card and an
+// account in another currency; otherwise, not enough credit.
 func declineReason(accountStatus string, cardStatus contracts.CardStatus, currency, wanted string) ledger.DeclineReason {
 	switch {
 	case accountStatus != "open":
