@@ -30,11 +30,20 @@ func (db *DB) ForUpdateSkipLocked() string {
 	return ""
 }
 
-// AdvisoryLocks reports whether the engine has transaction-scoped advisory
-// locks (PostgreSQL's pg_try_advisory_xact_lock), with which instances on one
-// database can tell each other that they are working on something. SQLite
-// has none and needs none: one process, and one write transaction at a time.
-func (db *DB) AdvisoryLocks() bool { return db.Dialect == Postgres }
+// TryAdvisoryLock is an SQL expression that takes the advisory lock named by
+// the text parameter param (such as "$1") for the rest of the transaction it
+// runs in, and is true if it got it, false if another transaction holds it:
+// instances on one database tell each other so what they are working on.
+// PostgreSQL takes pg_try_advisory_xact_lock on the text's hash. On SQLite it
+// is TRUE: one process, whose write transaction holds the database's one write
+// lock from BEGIN, has nothing more to lock (and modernc lets a statement
+// leave a parameter unused).
+func (db *DB) TryAdvisoryLock(param string) string {
+	if db.Dialect == Postgres {
+		return "pg_try_advisory_xact_lock(hashtextextended(" + param + ", 0))"
+	}
+	return "TRUE"
+}
 
 // ChainsWrites reports whether one statement can feed the rows that one write
 // RETURNs into another write (PostgreSQL's data-modifying WITH), which saves a

@@ -80,3 +80,38 @@ func TestReadSnapshotAndUniqueViolation(t *testing.T) {
 		})
 	}
 }
+
+// TestTryAdvisoryLock takes a lock in one transaction: a second transaction
+// on PostgreSQL is refused it until the first ends; SQLite always grants it.
+func TestTryAdvisoryLock(t *testing.T) {
+	for _, b := range servicetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			db := b.Open(t)
+			ctx := context.Background()
+			query := `SELECT ` + db.TryAdvisoryLock("$1")
+			first, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = first.Rollback() }()
+			var got bool
+			if err := first.QueryRowContext(ctx, query, "scope\nkey").Scan(&got); err != nil || !got {
+				t.Fatalf("the first lock: %v, %v; want it taken", got, err)
+			}
+			if db.Dialect != sqldb.Postgres {
+				return // one write transaction at a time: a second would wait at BEGIN
+			}
+			second, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = second.Rollback() }()
+			if err := second.QueryRowContext(ctx, query, "scope\nkey").Scan(&got); err != nil || got {
+				t.Errorf("the lock held by another transaction: %v, %v; want refused", got, err)
+			}
+			if err := second.QueryRowContext(ctx, query, "scope\nother").Scan(&got); err != nil || !got {
+				t.Errorf("another name's lock: %v, %v; want it taken", got, err)
+			}
+		})
+	}
+}

@@ -81,22 +81,20 @@ func (s *Service) idempotent(ctx context.Context, scope, key, name string, reque
 // look-up and its insert.
 var errKeyTaken = errors.New("the idempotency key was stored meanwhile")
 
-// The statements of the idempotency records.
-const (
-	// qLockAndFindKey takes the key's advisory lock and looks the key up,
-	// in one statement.
-	qLockAndFindKey = `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)), k.request_hash, k.status, k.body
-		FROM (SELECT 1) AS one LEFT JOIN idempotency_keys k ON k.scope = $2 AND k.key = $3`
-	qStoredKey = `SELECT request_hash, status, body FROM idempotency_keys WHERE scope = $1 AND key = $2`
-	qStoreKey  = `INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_at_us) VALUES ($1, $2, $3, $4, $5, $6)`
-)
+// qStoreKey stores a key with its answer.
+const qStoreKey = `INSERT INTO idempotency_keys (scope, key, request_hash, status, body, created_at_us) VALUES ($1, $2, $3, $4, $5, $6)`
 
-// keyStatements are the statements once runs on this database.
+// lockAndFindKey is the statement that takes the key's advisory lock ($1,
+// see sqldb.DB.TryAdvisoryLock) and looks the key up, in one round trip. It
+// always returns a row: the lock's result, and the key's columns or NULLs.
+func (s *Service) lockAndFindKey() string {
+	return `SELECT ` + s.DB.TryAdvisoryLock("$1") + `, k.request_hash, k.status, k.body
+		FROM (SELECT 1) AS one LEFT JOIN idempotency_keys k ON k.scope = $2 AND k.key = $3`
+}
+
+// keyStatements are the statements once runs.
 func (s *Service) keyStatements() []string {
-	if s.DB.AdvisoryLocks() {
-		return []string{qLockAndFindKey, qStoreKey}
-	}
-	return []string{qStoredKey, qStoreKey}
+	return []string{s.lockAndFindKey(), qStoreKey}
 }
 
 // once is one try of idempotent's transaction.
@@ -106,22 +104,18 @@ func (s *Service) once(ctx context.Context, scope, key, inflight, hash string, o
 		var stored sql.NullString
 		var outcome sql.NullInt64
 		var body []byte
-		if s.DB.AdvisoryLocks() {
-			// Across instances, the advisory lock refuses a key in
-			// flight. The look-up shares its statement, and so reads from a
-			// snapshot taken just before the lock: a first request that
-			// commits in between is found by the insert's unique key instead
-			// (errKeyTaken), and then by the second try.
-			var got bool
-			if err := s.scan(ctx, tx, qLockAndFindKey, []any{inflight, scope, key}, &got, &stored, &outcome, &body); err != nil {
-				return err
-			}
-			if !got {
-				reply = replyInFlight()
-				return nil
-			}
-		} else if err := s.scan(ctx, tx, qStoredKey, []any{scope, key}, &stored, &outcome, &body); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		// Across instances, the advisory lock refuses a key in flight. The
+		// look-up shares its statement, and so reads from a snapshot taken
+		// just before the lock: a first request that commits in between is
+		// found by the insert's unique key instead (errKeyTaken), and then by
+		// the second try.
+		var got bool
+		if err := s.scan(ctx, tx, s.lockAndFindKey(), []any{inflight, scope, key}, &got, &stored, &outcome, &body); err != nil {
 			return err
+		}
+		if !got {
+			reply = replyInFlight()
+			return nil
 		}
 		switch {
 		case stored.Valid && stored.String != hash:
