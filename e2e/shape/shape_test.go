@@ -112,6 +112,8 @@ var copies = []struct {
 	{regexp.MustCompile(`&http\.Server\{`), "serve.NewServer"},
 	{regexp.MustCompile(`r\.Method\(http\.MethodGet, "/healthz"`), "routing.NewRouter"},
 	{regexp.MustCompile(`for _, migrate := range`), "sqldb.DB.Apply"},
+	{regexp.MustCompile(`func micros\(`), "time.Time's UnixMicro"},
+	{regexp.MustCompile(`\.Dialect == sqldb\.`), "what sqldb says of the engine (LockTx, ForUpdateOf, ChainsWrites...)"},
 }
 
 func TestNoSystemCopiesTheKit(t *testing.T) {

@@ -33,7 +33,12 @@ import (
 
 	"github.com/scs-platform/scs-cards/internal/cards"
 	"github.com/scs-platform/scs-cards/internal/config"
+	"github.com/scs-platform/scs-cards/internal/jobs"
+	"github.com/scs-platform/scs-cards/internal/ledger"
+	"github.com/scs-platform/scs-cards/internal/metrics"
 	"github.com/scs-platform/scs-cards/internal/migrations"
+	"github.com/scs-platform/scs-cards/internal/reactions"
+	"github.com/scs-platform/scs-cards/internal/terminal"
 	"github.com/scs-platform/scs-cards/internal/web"
 )
 
@@ -103,21 +108,21 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 		Broker: &broker.Runner{URL: cfg.AMQPURL, Name: system + "-relay", Logger: logger},
 		Logger: logger,
 	}
-	svc := &cards.Service{
-		DB:               db,
-		Outbox:           events,
-		Logger:           logger,
-		Currency:         cfg.Currency,
-		DefaultLimit:     cfg.DefaultLimit.Minor,
-		AuthorisationTTL: cfg.AuthorisationTTL,
-		Period:           cfg.StatementPeriod,
-		DueDays:          cfg.StatementDueDays,
+	books := &ledger.Service{
+		DB:           db,
+		Outbox:       events,
+		Currency:     cfg.Currency,
+		DefaultLimit: cfg.DefaultLimit.Minor,
+		Period:       cfg.StatementPeriod,
+		DueDays:      cfg.StatementDueDays,
 	}
+	holders := &cards.Service{DB: db, Outbox: events, Ledger: books}
+	merchant := &terminal.Service{DB: db, Ledger: books, AuthorisationTTL: cfg.AuthorisationTTL}
 	users := &consumer.Consumer{
 		DB:       db,
 		Name:     system,
 		Owner:    "users",
-		Handlers: svc.UsersHandlers(),
+		Handlers: reactions.UsersHandlers(holders, books),
 		Keys:     cfg.UsersEventKeys,
 		Broker:   &broker.Runner{URL: cfg.AMQPURL, Name: system + "-from-users", Logger: logger},
 		Logger:   logger,
@@ -125,7 +130,7 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 		Prefetch: cfg.AMQPPrefetch,
 	}
 	durations := health.NewRequestDurations(routing.Pattern)
-	registry, err := health.NewRegistry(events, relay, users, durations, cards.NewCollector(svc))
+	registry, err := health.NewRegistry(events, relay, users, durations, metrics.NewCollector(merchant, books))
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
@@ -136,7 +141,9 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 		Ready:         health.Ready(health.Database(db), health.Relay(relay), health.Broker(users.Broker), health.Outbox(events, health.MaxOutboxAge)),
 		Metrics:       health.Metrics(registry),
 		Durations:     durations,
-		Cards:         svc,
+		Ledger:        books,
+		Cards:         holders,
+		Terminal:      merchant,
 		Verifier:      usersreplica.NewVerifier(db, authn.Audience(cfg.PublicURL)),
 		Cookie:        authn.CookieNameFor(cfg.PublicURL),
 		Origin:        authn.Audience(cfg.PublicURL),
@@ -154,7 +161,7 @@ func serveSystem(ctx context.Context, stop func(), cfg config.Config, logger *sl
 		Workers: []serve.Worker{
 			{Name: "the outbox relay", Run: relay.Run},
 			{Name: "the users consumer", Run: users.Run},
-			{Name: "the statement and expiry jobs", Run: svc.RunJobs},
+			{Name: "the statement and expiry jobs", Run: (&jobs.Runner{Terminal: merchant, Ledger: books, Logger: logger}).Run},
 		},
 		ShutdownTimeout: shutdownTimeout,
 		Logger:          logger,

@@ -9,7 +9,7 @@ import (
 	"github.com/scs-platform/shared-events/eventing/eventsig"
 	"github.com/scs-platform/shared-events/runtime/runtimeconfig"
 
-	"github.com/scs-platform/scs-cards/internal/cards"
+	"github.com/scs-platform/scs-cards/internal/ledger"
 	"github.com/scs-platform/scs-cards/internal/money"
 )
 
@@ -34,7 +34,7 @@ type Config struct {
 	AuthorisationTTL time.Duration
 	// StatementPeriod is "monthly" or, for demos and tests, a duration
 	// (STATEMENT_PERIOD).
-	StatementPeriod cards.Period
+	StatementPeriod ledger.Period
 	// StatementDueDays is how many days after its period ends a statement is
 	// due (STATEMENT_DUE_DAYS).
 	StatementDueDays int
@@ -97,7 +97,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	cfg.AuthorisationTTL = p.Duration("AUTHORISATION_TTL", p.Get("AUTHORISATION_TTL", DefaultAuthorisationTTL), time.Second, 31*24*time.Hour)
 	period := p.Get("STATEMENT_PERIOD", DefaultStatementPeriod)
-	if cfg.StatementPeriod, err = cards.ParsePeriod(period); err != nil {
+	if cfg.StatementPeriod, err = ledger.ParsePeriod(period); err != nil {
 		p.Add("STATEMENT_PERIOD", period, err.Error())
 	}
 	cfg.StatementDueDays = p.Int("STATEMENT_DUE_DAYS", p.Get("STATEMENT_DUE_DAYS", DefaultStatementDueDays), 1, 90)

@@ -16,6 +16,7 @@ import (
 	"github.com/scs-platform/shared-events/testkit/servicetest"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
+	"github.com/scs-platform/scs-cards/internal/ledger"
 )
 
 // accountState is what another user's requests must leave alone: the
@@ -34,7 +35,7 @@ func (b *browser) state() accountState {
 	st := accountState{posted: o.Account.Posted, held: o.Account.Held, transactions: len(o.Transactions)}
 	for _, c := range o.Cards {
 		st.cards = append(st.cards, c.Status)
-		changes, err := b.site.cards.CardChanges(context.Background(), b.id, c.ID)
+		changes, err := b.site.sys.Cards.CardChanges(context.Background(), b.id, c.ID)
 		if err != nil {
 			b.site.t.Fatal(err)
 		}
@@ -64,11 +65,11 @@ func TestAnotherUsersCardsAndStatements(t *testing.T) {
 			s.capture(s.authorise(card.ID, 1_000, "Kafé").ID, 0)
 			s.closePeriod(1)
 			statement := ada.overview().Statements[0].ID
-			frozen, err := s.cards.IssueVirtualCard(context.Background(), ada.id)
+			frozen, err := s.sys.Cards.IssueVirtualCard(context.Background(), ada.id)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.cards.ChangeCard(context.Background(), ada.id, frozen.ID, cards.Freeze, ""); err != nil {
+			if err := s.sys.Cards.ChangeCard(context.Background(), ada.id, frozen.ID, cards.Freeze, ""); err != nil {
 				t.Fatal(err)
 			}
 			before := ada.state()
@@ -202,7 +203,7 @@ func TestFormsFromAnotherSite(t *testing.T) {
 	if after := ada.state(); !after.equal(before) {
 		t.Errorf("Ada's account changed: %+v, was %+v", after, before)
 	}
-	if _, err := s.cards.Account(context.Background(), newcomer.id); err != cards.ErrNoAccount {
+	if _, err := s.sys.Ledger.Account(context.Background(), newcomer.id); err != ledger.ErrNoAccount {
 		t.Errorf("a forged form opened an account: %v", err)
 	}
 }
@@ -236,7 +237,7 @@ func TestRequestsThePagesRefuse(t *testing.T) {
 			}
 		})
 	}
-	if c, _ := s.cards.Card(context.Background(), ada.id, card.ID); c.Status != contracts.CardActive {
+	if c, _ := s.sys.Cards.Card(context.Background(), ada.id, card.ID); c.Status != contracts.CardActive {
 		t.Errorf("a refused form changed the card to %s", c.Status)
 	}
 	if status, page := ada.get("/cards/?before=%ff"); status != http.StatusBadRequest || !strings.Contains(page, "Not a valid address") {
@@ -277,7 +278,7 @@ func TestRequestsThePagesRefuse(t *testing.T) {
 	if status != http.StatusSeeOther || h.Get("Location") != authn.LoginURL("/cards/") {
 		t.Errorf("a form without a session: %d to %q, want the login page, then the overview", status, h.Get("Location"))
 	}
-	if c, _ := s.cards.Card(context.Background(), ada.id, card.ID); c.Status != contracts.CardActive {
+	if c, _ := s.sys.Cards.Card(context.Background(), ada.id, card.ID); c.Status != contracts.CardActive {
 		t.Errorf("a form without a session changed the card to %s", c.Status)
 	}
 }
@@ -302,7 +303,7 @@ func TestReplicaNotCaughtUp(t *testing.T) {
 	if status != http.StatusServiceUnavailable || count(page, "retry") != 0 || !strings.Contains(page, "Send the form again in a moment.") {
 		t.Errorf("POST: %d, want the 503 page asking to send the form again, without a link that would not", status)
 	}
-	if _, err := s.cards.Account(context.Background(), newcomer.id); err != cards.ErrNoAccount {
+	if _, err := s.sys.Ledger.Account(context.Background(), newcomer.id); err != ledger.ErrNoAccount {
 		t.Errorf("the form was carried out: %v", err)
 	}
 }

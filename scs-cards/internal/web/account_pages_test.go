@@ -14,7 +14,8 @@ import (
 	"github.com/scs-platform/shared-events/testkit/servicetest"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
-	"github.com/scs-platform/scs-cards/internal/cards/cardstest"
+	"github.com/scs-platform/scs-cards/internal/cardstest"
+	"github.com/scs-platform/scs-cards/internal/ledger"
 )
 
 // TestOverviewOfANewAccount: the open form with the default limit, its
@@ -34,7 +35,7 @@ func TestOverviewOfANewAccount(t *testing.T) {
 			for _, tc := range []struct{ name, typed, says string }{
 				{"empty", "", "Enter a name for the account."},
 				{"only spaces", "   ", "Enter a name for the account."},
-				{"too long", strings.Repeat("Ö", cards.MaxAccountName+1), "at most 80 characters; this has 81"},
+				{"too long", strings.Repeat("Ö", ledger.MaxAccountName+1), "at most 80 characters; this has 81"},
 				{"a right-to-left override", "Ada's \u202eBA senignE", "The name contains an invisible character that reverses text direction (U+202E); remove it."},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
@@ -45,7 +46,7 @@ func TestOverviewOfANewAccount(t *testing.T) {
 					checkFieldError(t, page, "name", tc.says, tc.typed)
 				})
 			}
-			if _, err := ada.site.cards.Account(context.Background(), ada.id); err != cards.ErrNoAccount {
+			if _, err := ada.site.sys.Ledger.Account(context.Background(), ada.id); err != ledger.ErrNoAccount {
 				t.Fatalf("after refused forms: %v, want still no account", err)
 			}
 
@@ -167,7 +168,7 @@ func TestCardStatusChanges(t *testing.T) {
 			card := ada.openAccount()
 			path := "/cards/cards/" + card.ID
 			cardStatus := func() contracts.CardStatus {
-				c, err := s.cards.Card(context.Background(), ada.id, card.ID)
+				c, err := s.sys.Cards.Card(context.Background(), ada.id, card.ID)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -182,7 +183,7 @@ func TestCardStatusChanges(t *testing.T) {
 			if text(page, "card-status") != "frozen" || count(page, "unfreeze") != 1 || count(page, "freeze") != 0 || !strings.Contains(page, ">FROZEN</text>") {
 				t.Error("the overview does not show the card frozen, drawn as frozen, with an unfreeze button only")
 			}
-			if a := s.authorise(card.ID, 100, "Kiosk"); a.Approved || a.DeclineReason != cards.DeclineCardFrozen {
+			if a := s.authorise(card.ID, 100, "Kiosk"); a.Approved || a.DeclineReason != ledger.DeclineCardFrozen {
 				t.Errorf("a purchase on a frozen card: %+v, want declined card_frozen", a)
 			}
 			if _, page := ada.get("/cards/"); !slices.Contains(texts(page, "decline-reason"), "The card is frozen.") {
@@ -237,7 +238,7 @@ func TestCardStatusChanges(t *testing.T) {
 			if text(page, "card-status") != "cancelled" || count(page, "freeze") != 0 || count(page, "unfreeze") != 0 {
 				t.Error("the overview offers to freeze or unfreeze a cancelled card")
 			}
-			if a := s.authorise(card.ID, 100, "Kiosk"); a.Approved || a.DeclineReason != cards.DeclineCardCancelled {
+			if a := s.authorise(card.ID, 100, "Kiosk"); a.Approved || a.DeclineReason != ledger.DeclineCardCancelled {
 				t.Errorf("a purchase on a cancelled card: %+v, want declined card_cancelled", a)
 			}
 		})
@@ -261,7 +262,7 @@ func TestCardFrozenByThePlatform(t *testing.T) {
 	if status != http.StatusConflict || !strings.Contains(page, "frozen by the platform") {
 		t.Errorf("unfreeze: %d, want 409 saying the platform froze it", status)
 	}
-	if c, _ := s.cards.Card(context.Background(), ada.id, card.ID); c.Status != contracts.CardFrozen {
+	if c, _ := s.sys.Cards.Card(context.Background(), ada.id, card.ID); c.Status != contracts.CardFrozen {
 		t.Errorf("the card is %s after the refused unfreeze", c.Status)
 	}
 }
@@ -304,7 +305,7 @@ func TestTransactionsPagedByKeyset(t *testing.T) {
 					next = m[1]
 				}
 			}
-			if !slices.Equal(sizes, []int{cards.DefaultPageSize, cards.DefaultPageSize, 5}) {
+			if !slices.Equal(sizes, []int{ledger.DefaultPageSize, ledger.DefaultPageSize, 5}) {
 				t.Errorf("pages of %v transactions, want 20, 20, 5", sizes)
 			}
 			if !slices.Equal(got, want) {

@@ -16,10 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
-	"github.com/scs-platform/shared-events/contracts"
-
-	"github.com/scs-platform/scs-cards/internal/cards"
-	"github.com/scs-platform/scs-cards/internal/money"
+	"github.com/scs-platform/scs-cards/internal/terminal"
 )
 
 // maxAPIBody bounds a terminal request's body; the largest is far smaller.
@@ -45,8 +42,8 @@ func (h *handlers) terminalOnly(next http.Handler) http.Handler {
 		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(token), []byte(h.terminalToken)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="cards terminal"`)
-			writeReply(w, cards.Refusal(http.StatusUnauthorized, "unauthorised",
-				"Send the terminal credential as \"Authorization: Bearer <token>\".", ""))
+			writeRefusal(w, http.StatusUnauthorized, "unauthorised",
+				"Send the terminal credential as \"Authorization: Bearer <token>\".", "")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -54,22 +51,49 @@ func (h *handlers) terminalOnly(next http.Handler) http.Handler {
 }
 
 func (h *handlers) apiNotFound(w http.ResponseWriter, r *http.Request) {
-	writeReply(w, cards.Refusal(http.StatusNotFound, "not_found", "There is no such operation; see the terminal API in the README.", ""))
+	writeRefusal(w, http.StatusNotFound, "not_found", "There is no such operation; see the terminal API in the README.", "")
 }
 
 func (h *handlers) apiMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Allow", http.MethodPost)
-	writeReply(w, cards.Refusal(http.StatusMethodNotAllowed, "method_not_allowed", "Every terminal operation is a POST.", ""))
+	writeRefusal(w, http.StatusMethodNotAllowed, "method_not_allowed", "Every terminal operation is a POST.", "")
 }
 
-func writeReply(w http.ResponseWriter, reply cards.Reply) {
-	w.Header().Set("Content-Type", "application/json")
+// writeReply writes the terminal's answer, a replayed one as it was first
+// written.
+func writeReply(w http.ResponseWriter, reply terminal.Reply) {
 	if reply.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	w.WriteHeader(reply.Status)
-	_, _ = w.Write(reply.Body)
+	writeJSON(w, statusOf(reply.Outcome), reply.Body)
+}
+
+// writeRefusal writes a refusal of the terminal API's own.
+func writeRefusal(w http.ResponseWriter, status int, code, message, field string) {
+	writeJSON(w, status, terminal.RefusalBody(code, message, field))
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 	_, _ = w.Write([]byte("\n"))
+}
+
+// statusOf is what a terminal outcome means in HTTP.
+func statusOf(o terminal.Outcome) int {
+	switch o {
+	case terminal.Settled:
+		return http.StatusOK
+	case terminal.Recorded:
+		return http.StatusCreated
+	case terminal.Unknown:
+		return http.StatusNotFound
+	case terminal.Conflicting:
+		return http.StatusConflict
+	case terminal.Invalid:
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusInternalServerError
 }
 
 // badRequest is a refusal of a request before it reaches the card account:
@@ -82,7 +106,9 @@ type badRequest struct {
 
 func (e *badRequest) Error() string { return e.message }
 
-func (e *badRequest) reply() cards.Reply { return cards.Refusal(e.status, e.code, e.message, e.field) }
+func (e *badRequest) write(w http.ResponseWriter) {
+	writeRefusal(w, e.status, e.code, e.message, e.field)
+}
 
 func refused(status int, code, field, format string, args ...any) *badRequest {
 	return &badRequest{status: status, code: code, field: field, message: fmt.Sprintf(format, args...)}
@@ -118,8 +144,8 @@ func checkKey(key string) *badRequest {
 	switch {
 	case key == "":
 		return refused(http.StatusBadRequest, "idempotency_key_missing", "", "Send an Idempotency-Key header (a new UUID for each new request, the same one on a retry).")
-	case len(key) > cards.MaxKeyLength:
-		return refused(http.StatusBadRequest, "idempotency_key_invalid", "", "The Idempotency-Key may have at most %d characters.", cards.MaxKeyLength)
+	case len(key) > terminal.MaxKeyLength:
+		return refused(http.StatusBadRequest, "idempotency_key_invalid", "", "The Idempotency-Key may have at most %d characters.", terminal.MaxKeyLength)
 	}
 	for _, c := range []byte(key) {
 		if c < 0x21 || c > 0x7e {
@@ -270,95 +296,6 @@ func jsonKind(kind string) string {
 	return "a " + kind
 }
 
-// authoriseBody is the JSON of an authorisation or a forced posting.
-type authoriseBody struct {
-	CardID      string `json:"card_id"`
-	AmountMinor int64  `json:"amount_minor"`
-	Currency    string `json:"currency"`
-	Merchant    string `json:"merchant"`
-}
-
-// parseAuthorise reads and checks a purchase: a card id, an amount in minor
-// units from 1 to money.MaxMinor, a known currency, a merchant name.
-func parseAuthorise(body []byte) (cards.AuthoriseRequest, *badRequest) {
-	var b authoriseBody
-	if bad := decodeJSON(body, &b, false); bad != nil {
-		return cards.AuthoriseRequest{}, bad
-	}
-	if b.CardID == "" {
-		return cards.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "card_id", "card_id is required: the card's id.")
-	}
-	if !isUUID(b.CardID) {
-		return cards.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "card_id", "card_id must be a card's id, a UUID such as 0192f3a4-5b6c-7d8e-9f01-23456789abcd.")
-	}
-	if b.AmountMinor < 1 || b.AmountMinor > money.MaxMinor {
-		return cards.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "amount_minor",
-			"amount_minor must be a whole number of minor units (cents, öre) from 1 to %d.", int64(money.MaxMinor))
-	}
-	if b.Currency == "" {
-		return cards.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "currency", "currency is required: an ISO 4217 code such as SEK.")
-	}
-	c, err := money.ParseCurrency(b.Currency)
-	if err != nil || string(c) != b.Currency {
-		return cards.AuthoriseRequest{}, refused(http.StatusUnprocessableEntity, "invalid_field", "currency",
-			"currency must be an ISO 4217 code in capitals, such as SEK or EUR; %s is not one.", jsonQuote(b.Currency))
-	}
-	merchant, bad := checkMerchant(b.Merchant)
-	if bad != nil {
-		return cards.AuthoriseRequest{}, bad
-	}
-	return cards.AuthoriseRequest{CardID: strings.ToLower(b.CardID), Amount: money.Amount{Minor: b.AmountMinor, Currency: c}, Merchant: merchant}, nil
-}
-
-func checkMerchant(m string) (string, *badRequest) {
-	m = strings.TrimSpace(m)
-	n := utf8.RuneCountInString(m)
-	switch {
-	case n == 0:
-		return "", refused(http.StatusUnprocessableEntity, "invalid_field", "merchant", "merchant is required: the name the holder sees on the statement.")
-	case n > cards.MaxMerchant:
-		return "", refused(http.StatusUnprocessableEntity, "invalid_field", "merchant", "merchant may have at most %d characters; this one has %d.", cards.MaxMerchant, n)
-	case strings.ContainsFunc(m, unicode.IsControl):
-		return "", refused(http.StatusUnprocessableEntity, "invalid_field", "merchant", "merchant may not hold control characters such as line breaks.")
-	}
-	// The holder reads it on the card's history and the statement: an
-	// invisible override would show a name the terminal did not send.
-	if r, found := contracts.DisguisingCharacter(m); found {
-		return "", refused(http.StatusUnprocessableEntity, "invalid_field", "merchant",
-			"The merchant name contains an invisible character that reverses text direction (%U); remove it.", r)
-	}
-	return m, nil
-}
-
-// captureBody is the JSON of a capture; an empty body captures all.
-type captureBody struct {
-	AmountMinor *int64 `json:"amount_minor"`
-}
-
-func parseCapture(id string, body []byte) (cards.CaptureRequest, *badRequest) {
-	var b captureBody
-	if bad := decodeJSON(body, &b, true); bad != nil {
-		return cards.CaptureRequest{}, bad
-	}
-	req := cards.CaptureRequest{AuthorisationID: id}
-	if b.AmountMinor != nil {
-		if *b.AmountMinor < 1 || *b.AmountMinor > money.MaxMinor {
-			return req, refused(http.StatusUnprocessableEntity, "invalid_field", "amount_minor",
-				"amount_minor must be a whole number of minor units from 1 to the authorised amount; leave it out to capture all.")
-		}
-		req.Amount = *b.AmountMinor
-	}
-	return req, nil
-}
-
-func parseVoid(id string, body []byte) (cards.VoidRequest, *badRequest) {
-	var b struct{}
-	if bad := decodeJSON(body, &b, true); bad != nil {
-		return cards.VoidRequest{}, bad
-	}
-	return cards.VoidRequest{AuthorisationID: id}, nil
-}
-
 // authorisationID reads the {id} of the path: a UUID, or no such
 // authorisation.
 func authorisationID(r *http.Request) (string, *badRequest) {
@@ -387,73 +324,21 @@ func jsonQuote(s string) string {
 }
 
 // api answers a terminal operation: read, check, run under the key.
-func (h *handlers) api(w http.ResponseWriter, r *http.Request, run func(key string, body []byte) (cards.Reply, *badRequest, error)) {
+func (h *handlers) api(w http.ResponseWriter, r *http.Request, run func(key string, body []byte) (terminal.Reply, *badRequest, error)) {
 	key, body, bad := terminalRequest(w, r)
 	if bad != nil {
-		writeReply(w, bad.reply())
+		bad.write(w)
 		return
 	}
 	reply, bad, err := run(key, body)
 	switch {
 	case bad != nil:
-		writeReply(w, bad.reply())
+		bad.write(w)
 	case err != nil:
 		h.logger.ErrorContext(r.Context(), "terminal operation", "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "1")
-		writeReply(w, cards.Refusal(http.StatusServiceUnavailable, "unavailable", "The card system could not answer just now; retry with the same Idempotency-Key.", ""))
+		writeRefusal(w, http.StatusServiceUnavailable, "unavailable", "The card system could not answer just now; retry with the same Idempotency-Key.", "")
 	default:
 		writeReply(w, reply)
 	}
-}
-
-func (h *handlers) apiAuthorise(w http.ResponseWriter, r *http.Request) {
-	h.api(w, r, func(key string, body []byte) (cards.Reply, *badRequest, error) {
-		req, bad := parseAuthorise(body)
-		if bad != nil {
-			return cards.Reply{}, bad, nil
-		}
-		reply, err := h.cards.Authorise(r.Context(), terminalScope, key, req)
-		return reply, nil, err
-	})
-}
-
-func (h *handlers) apiForcedPosting(w http.ResponseWriter, r *http.Request) {
-	h.api(w, r, func(key string, body []byte) (cards.Reply, *badRequest, error) {
-		req, bad := parseAuthorise(body)
-		if bad != nil {
-			return cards.Reply{}, bad, nil
-		}
-		reply, err := h.cards.ForcedPosting(r.Context(), terminalScope, key, cards.ForcedPostingRequest(req))
-		return reply, nil, err
-	})
-}
-
-func (h *handlers) apiCapture(w http.ResponseWriter, r *http.Request) {
-	h.api(w, r, func(key string, body []byte) (cards.Reply, *badRequest, error) {
-		id, bad := authorisationID(r)
-		if bad != nil {
-			return cards.Reply{}, bad, nil
-		}
-		req, bad := parseCapture(id, body)
-		if bad != nil {
-			return cards.Reply{}, bad, nil
-		}
-		reply, err := h.cards.Capture(r.Context(), terminalScope, key, req)
-		return reply, nil, err
-	})
-}
-
-func (h *handlers) apiVoid(w http.ResponseWriter, r *http.Request) {
-	h.api(w, r, func(key string, body []byte) (cards.Reply, *badRequest, error) {
-		id, bad := authorisationID(r)
-		if bad != nil {
-			return cards.Reply{}, bad, nil
-		}
-		req, bad := parseVoid(id, body)
-		if bad != nil {
-			return cards.Reply{}, bad, nil
-		}
-		reply, err := h.cards.Void(r.Context(), terminalScope, key, req)
-		return reply, nil, err
-	})
 }

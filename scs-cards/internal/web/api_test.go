@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scs-platform/scs-cards/internal/ledger"
+	"github.com/scs-platform/scs-cards/internal/terminal"
 	"github.com/scs-platform/shared-events/contracts"
 	"github.com/scs-platform/shared-events/testkit/servicetest"
-
-	"github.com/scs-platform/scs-cards/internal/cards"
 )
 
 // apiError is the JSON of a refusal.
@@ -200,7 +200,7 @@ func TestTerminalAPI(t *testing.T) {
 
 			key := newKey()
 			status, h, first := s.api("/cards/api/v1/authorisations", key, purchase(card.ID, 12_550))
-			var a cards.Authorisation
+			var a terminal.Authorisation
 			if status != http.StatusCreated || json.Unmarshal([]byte(first), &a) != nil || !a.Approved || a.Status != "pending" || h.Get("Idempotent-Replayed") != "" {
 				t.Fatalf("authorise: %d %s", status, first)
 			}
@@ -236,11 +236,11 @@ func TestTerminalAPI(t *testing.T) {
 			// Declines say why.
 			for _, tc := range []struct {
 				body   string
-				reason cards.DeclineReason
+				reason ledger.DeclineReason
 			}{
-				{purchase(newKey(), 100), cards.DeclineUnknownCard},
-				{purchase(card.ID, 10_000_000), cards.DeclineInsufficientCredit},
-				{strings.Replace(purchase(card.ID, 100), "SEK", "EUR", 1), cards.DeclineWrongCurrency},
+				{purchase(newKey(), 100), ledger.DeclineUnknownCard},
+				{purchase(card.ID, 10_000_000), ledger.DeclineInsufficientCredit},
+				{strings.Replace(purchase(card.ID, 100), "SEK", "EUR", 1), ledger.DeclineWrongCurrency},
 			} {
 				status, _, body := s.api("/cards/api/v1/authorisations", newKey(), tc.body)
 				if status != http.StatusCreated || !strings.Contains(body, `"approved":false`) || !strings.Contains(body, `"decline_reason":"`+string(tc.reason)+`"`) {
@@ -282,7 +282,7 @@ func FuzzTerminalJSON(f *testing.F) {
 	// Under -fuzz, each worker builds its own site, so a seed's card is
 	// unknown there: those inputs then exercise the "unknown card" answer.
 	_, _, body := s.api("/cards/api/v1/authorisations", newKey(), purchase(card.ID, 1))
-	var a cards.Authorisation
+	var a terminal.Authorisation
 	if err := json.Unmarshal([]byte(body), &a); err != nil || a.ID == "" {
 		f.Fatalf("a pending authorisation to capture: %s", body)
 	}
@@ -304,7 +304,7 @@ func FuzzTerminalJSON(f *testing.F) {
 		case status >= 400:
 			parseError(t, answer)
 		default:
-			var a cards.Authorisation
+			var a terminal.Authorisation
 			if err := json.Unmarshal([]byte(answer), &a); err != nil || a.ID == "" || a.Status == "" {
 				t.Fatalf("%q: %d %s", body, status, answer)
 			}

@@ -7,9 +7,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/scs-platform/scs-cards/internal/ledger"
 	"github.com/scs-platform/shared-events/identity/authn"
-
-	"github.com/scs-platform/scs-cards/internal/cards"
 )
 
 // summaryFragment is the card account's summary for scs-users' account page,
@@ -39,7 +38,7 @@ func (h *handlers) summaryFragment(gate *authn.Gate) http.HandlerFunc {
 		o, err := h.cards.Overview(r.Context(), p.UserID, 0, 1)
 		v := FragmentView{}
 		switch {
-		case errors.Is(err, cards.ErrNoAccount):
+		case errors.Is(err, ledger.ErrNoAccount):
 		case err != nil:
 			h.logger.ErrorContext(r.Context(), "summary fragment", "err", err)
 			w.Header().Set("Cache-Control", "no-store")

@@ -8,7 +8,7 @@ import (
 	"github.com/scs-platform/shared-events/contracts"
 	"github.com/scs-platform/shared-events/testkit/servicetest"
 
-	"github.com/scs-platform/scs-cards/internal/cards/cardstest"
+	"github.com/scs-platform/scs-cards/internal/cardstest"
 )
 
 const summaryPath = "/cards/fragments/summary/v1"

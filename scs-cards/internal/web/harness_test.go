@@ -24,7 +24,7 @@ import (
 	"github.com/scs-platform/shared-events/runtime/health"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
-	"github.com/scs-platform/scs-cards/internal/cards/cardstest"
+	"github.com/scs-platform/scs-cards/internal/cardstest"
 	"github.com/scs-platform/scs-cards/internal/web"
 )
 
@@ -37,7 +37,7 @@ type site struct {
 	*httptest.Server
 	t      testing.TB
 	db     *sqldb.DB
-	cards  *cards.Service
+	sys    *cardstest.System
 	clock  *cardstest.Clock
 	key    ed25519.PrivateKey
 	client *http.Client
@@ -45,7 +45,7 @@ type site struct {
 
 func newSite(t testing.TB, db *sqldb.DB) *site {
 	t.Helper()
-	svc, clock := cardstest.NewService(t, db)
+	sys, clock := cardstest.NewSystem(t, db)
 	public, private, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +55,7 @@ func newSite(t testing.TB, db *sqldb.DB) *site {
 		"k1", contracts.AlgorithmEdDSA, base64.RawURLEncoding.EncodeToString(public), now.Add(-time.Hour).UnixMicro(), now.Add(time.Hour).UnixMicro()); err != nil {
 		t.Fatal(err)
 	}
-	s := &site{t: t, db: db, cards: svc, clock: clock, key: private}
+	s := &site{t: t, db: db, sys: sys, clock: clock, key: private}
 	s.Server = httptest.NewUnstartedServer(nil)
 	origin := "http://" + s.Listener.Addr().String()
 	s.Config.Handler = web.Routes(web.Deps{
@@ -63,7 +63,9 @@ func newSite(t testing.TB, db *sqldb.DB) *site {
 		Ready:         health.Live(),
 		Metrics:       health.Live(),
 		Durations:     health.NewRequestDurations(routing.Pattern),
-		Cards:         svc,
+		Cards:         sys.Cards,
+		Ledger:        sys.Ledger,
+		Terminal:      sys.Terminal,
 		Verifier:      usersreplica.NewVerifier(db, origin),
 		Cookie:        authn.CookieName,
 		Origin:        origin,
@@ -171,7 +173,7 @@ func (b *browser) openAccount() cards.Card {
 	if status, h, body := b.post("/cards/account", url.Values{"name": {"Ada's Engines AB"}}); status != http.StatusSeeOther || h.Get("Location") != "/cards/?done=opened" {
 		b.site.t.Fatalf("open an account: %d to %q: %s", status, h.Get("Location"), body)
 	}
-	o, err := b.site.cards.Overview(context.Background(), b.id, 0, 1)
+	o, err := b.site.sys.Cards.Overview(context.Background(), b.id, 0, 1)
 	if err != nil {
 		b.site.t.Fatal(err)
 	}

@@ -6,10 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
-	"github.com/scs-platform/scs-cards/internal/cards"
-	"github.com/scs-platform/scs-cards/internal/money"
+	"github.com/scs-platform/scs-cards/internal/ledger"
 	"github.com/scs-platform/shared-events/httpkit/pages"
 )
 
@@ -19,8 +16,8 @@ func (h *handlers) overview(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	o, err := h.cards.Overview(r.Context(), user(r).UserID, before, cards.DefaultPageSize)
-	if errors.Is(err, cards.ErrNoAccount) {
+	o, err := h.cards.Overview(r.Context(), user(r).UserID, before, ledger.DefaultPageSize)
+	if errors.Is(err, ledger.ErrNoAccount) {
 		h.openForm(w, r, http.StatusOK, openForm{Name: "Business account"})
 		return
 	}
@@ -38,8 +35,8 @@ func (h *handlers) overview(w http.ResponseWriter, r *http.Request) {
 // than the wall clock.
 func (h *handlers) today() string {
 	now := time.Now
-	if h.cards.Now != nil {
-		now = h.cards.Now
+	if h.ledger.Now != nil {
+		now = h.ledger.Now
 	}
 	return now().UTC().Format(time.DateOnly)
 }
@@ -57,103 +54,4 @@ func (h *handlers) cursor(w http.ResponseWriter, r *http.Request) (int64, bool) 
 		return 0, false
 	}
 	return n, true
-}
-
-// openForm is the "open an account" form and its errors.
-type openForm struct {
-	Name   string
-	Errors map[string]string
-}
-
-func (h *handlers) openForm(w http.ResponseWriter, r *http.Request, status int, f openForm) {
-	pages.Render(w, r, h.logger, status, openPage(OpenView{
-		Page: page(r, "Open a card account"), Form: f,
-		Limit: money.Amount{Minor: h.cards.DefaultLimit, Currency: h.cards.Currency},
-	}))
-}
-
-func (h *handlers) openAccount(w http.ResponseWriter, r *http.Request) {
-	if !h.parseForm(w, r) {
-		return
-	}
-	f := openForm{Name: r.PostFormValue("name")}
-	_, err := h.cards.OpenAccount(r.Context(), user(r).UserID, f.Name)
-	if ue, ok := errors.AsType[*cards.UserError](err); ok && ue.Field != "" {
-		f.Errors = map[string]string{ue.Field: ue.Message}
-		h.openForm(w, r, http.StatusUnprocessableEntity, f)
-		return
-	}
-	if err != nil {
-		h.failed(w, r, "open an account", err)
-		return
-	}
-	http.Redirect(w, r, "/cards/?done=opened", http.StatusSeeOther)
-}
-
-func (h *handlers) issueCard(w http.ResponseWriter, r *http.Request) {
-	if !h.parseForm(w, r) {
-		return
-	}
-	if _, err := h.cards.IssueVirtualCard(r.Context(), user(r).UserID); err != nil {
-		h.failed(w, r, "issue a card", err)
-		return
-	}
-	http.Redirect(w, r, "/cards/?done=issued", http.StatusSeeOther)
-}
-
-// card is a card's own page: its art, its history, and its cancellation.
-func (h *handlers) card(w http.ResponseWriter, r *http.Request) {
-	h.cardPage(w, r, http.StatusOK, "")
-}
-
-func (h *handlers) cardPage(w http.ResponseWriter, r *http.Request, status int, reasonError string) {
-	id := chi.URLParam(r, "id")
-	c, err := h.cards.Card(r.Context(), user(r).UserID, id)
-	if err != nil {
-		h.failed(w, r, "card", err)
-		return
-	}
-	changes, err := h.cards.CardChanges(r.Context(), user(r).UserID, id)
-	if err != nil {
-		h.failed(w, r, "card", err)
-		return
-	}
-	pages.Render(w, r, h.logger, status, cardPage(CardView{
-		Page: page(r, "Card ending in "+c.Last4), Card: c, Changes: changes,
-		Reason: r.PostFormValue("reason"), ReasonError: reasonError,
-	}))
-}
-
-var changeDone = map[string]string{cards.Freeze: "frozen", cards.Unfreeze: "unfrozen", cards.Cancel: "cancelled"}
-
-func (h *handlers) changeCard(w http.ResponseWriter, r *http.Request) {
-	if !h.parseForm(w, r) {
-		return
-	}
-	id, change := chi.URLParam(r, "id"), chi.URLParam(r, "change")
-	err := h.cards.ChangeCard(r.Context(), user(r).UserID, id, change, r.PostFormValue("reason"))
-	if ue, ok := errors.AsType[*cards.UserError](err); ok && ue.Field == "reason" {
-		h.cardPage(w, r, http.StatusUnprocessableEntity, ue.Message)
-		return
-	}
-	if err != nil {
-		h.failed(w, r, "change a card", err)
-		return
-	}
-	to := "/cards/?done=" + changeDone[change]
-	if change == cards.Cancel {
-		to = "/cards/cards/" + id + "?done=cancelled"
-	}
-	http.Redirect(w, r, to, http.StatusSeeOther)
-}
-
-func (h *handlers) pay(w http.ResponseWriter, r *http.Request) {
-	if !h.parseForm(w, r) {
-		return
-	}
-	if _, err := h.cards.Pay(r.Context(), user(r).UserID, chi.URLParam(r, "id")); err != nil {
-		h.failed(w, r, "pay a statement", err)
-		return
-	}
-	http.Redirect(w, r, "/cards/?done=paid", http.StatusSeeOther)
 }

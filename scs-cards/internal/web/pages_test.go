@@ -141,7 +141,7 @@ func TestStatementPayment(t *testing.T) {
 				t.Fatalf("capture: %d %s", status, body)
 			}
 			s.clock.Advance(time.Minute)
-			if n, err := s.cards.CloseStatements(context.Background()); err != nil || n != 1 {
+			if n, err := s.sys.Ledger.CloseStatements(context.Background()); err != nil || n != 1 {
 				t.Fatalf("CloseStatements: %d %v", n, err)
 			}
 			_, page := ada.get("/cards/")
@@ -176,10 +176,10 @@ func TestAccessControl(t *testing.T) {
 	id := regexp.MustCompile(`"id":"([^"]+)"`).FindStringSubmatch(body)[1]
 	s.api("/cards/api/v1/authorisations/"+id+"/capture", newKey(), ``)
 	s.clock.Advance(time.Minute)
-	if _, err := s.cards.CloseStatements(context.Background()); err != nil {
+	if _, err := s.sys.Ledger.CloseStatements(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	o, err := s.cards.Overview(context.Background(), ada.id, 0, 1)
+	o, err := s.sys.Cards.Overview(context.Background(), ada.id, 0, 1)
 	if err != nil || len(o.Statements) != 1 {
 		t.Fatal(o.Statements, err)
 	}
@@ -197,7 +197,7 @@ func TestAccessControl(t *testing.T) {
 	if _, page := eve.get("/cards/"); strings.Contains(page, card.Last4+"</text>") && strings.Contains(page, "Kafé") {
 		t.Error("Eve's overview shows Ada's purchase")
 	}
-	o, err = s.cards.Overview(context.Background(), ada.id, 0, 1)
+	o, err = s.sys.Cards.Overview(context.Background(), ada.id, 0, 1)
 	if err != nil || o.Cards[0].Status != contracts.CardActive || o.Statements[0].Paid != 0 {
 		t.Errorf("Ada's card or statement changed: %+v %+v %v", o.Cards[0], o.Statements[0], err)
 	}
@@ -276,7 +276,7 @@ func TestTerminalPage(t *testing.T) {
 			t.Fatalf("authorise: %d to %q", status, h.Get("Location"))
 		}
 	}
-	o, err := s.cards.Overview(context.Background(), ada.id, 0, 10)
+	o, err := s.sys.Cards.Overview(context.Background(), ada.id, 0, 10)
 	if err != nil || len(o.Transactions) != 1 || o.Account.Held != 12_550 {
 		t.Fatalf("after the form sent twice: %d transactions, held %d (%v), want one of 12550", len(o.Transactions), o.Account.Held, err)
 	}
@@ -288,7 +288,7 @@ func TestTerminalPage(t *testing.T) {
 	if status, h, _ := admin.post(capture[1], url.Values{"key": {capture[2]}}); status != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "outcome=captured") {
 		t.Errorf("capture: %d to %q", status, h.Get("Location"))
 	}
-	if o, _ := s.cards.Overview(context.Background(), ada.id, 0, 10); o.Account.Posted != 12_550 || o.Account.Held != 0 {
+	if o, _ := s.sys.Cards.Overview(context.Background(), ada.id, 0, 10); o.Account.Posted != 12_550 || o.Account.Held != 0 {
 		t.Errorf("after the capture: posted %d, held %d", o.Account.Posted, o.Account.Held)
 	}
 }
@@ -323,7 +323,7 @@ func TestSummaryFragment(t *testing.T) {
 	if status, _, body := s.send(req); status != http.StatusNotModified || body != "" {
 		t.Errorf("revalidated unchanged: %d %q, want 304", status, body)
 	}
-	if _, err := s.cards.IssueVirtualCard(context.Background(), ada.id); err != nil {
+	if _, err := s.sys.Cards.IssueVirtualCard(context.Background(), ada.id); err != nil {
 		t.Fatal(err)
 	}
 	if status, _, body := s.send(req.Clone(context.Background())); status != http.StatusOK || !strings.Contains(body, "2 active cards") {

@@ -10,12 +10,17 @@ import (
 	"github.com/scs-platform/shared-events/identity/authn"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
+	"github.com/scs-platform/scs-cards/internal/ledger"
+	"github.com/scs-platform/scs-cards/internal/terminal"
 )
 
 // handlers holds what the request handlers need.
 type handlers struct {
 	logger *slog.Logger
+	ledger *ledger.Service
 	cards  *cards.Service
+	// merchant is the merchant terminal.
+	merchant *terminal.Service
 	// terminalToken is the terminal API's bearer credential.
 	terminalToken string
 }
@@ -88,16 +93,16 @@ func (h *handlers) unavailable(w http.ResponseWriter, r *http.Request, what stri
 // failed answers the errors of the card account's actions.
 func (h *handlers) failed(w http.ResponseWriter, r *http.Request, what string, err error) {
 	switch {
-	case errors.Is(err, cards.ErrNotFound):
+	case errors.Is(err, ledger.ErrNotFound):
 		h.errorPage(w, r, http.StatusNotFound, "Not found", "There is no such card or statement, or it is not yours.")
-	case errors.Is(err, cards.ErrNoAccount):
+	case errors.Is(err, ledger.ErrNoAccount):
 		h.errorPage(w, r, http.StatusConflict, "No card account yet", "Open a card account first.")
-	case errors.Is(err, cards.ErrHasAccount):
+	case errors.Is(err, ledger.ErrHasAccount):
 		h.errorPage(w, r, http.StatusConflict, "You have a card account", "You have a card account already; a user has one at most.")
-	case errors.Is(err, cards.ErrClosed):
+	case errors.Is(err, ledger.ErrClosed):
 		h.errorPage(w, r, http.StatusConflict, "The account is closed", "This card account is closed; nothing more can be changed in it.")
 	default:
-		if ue, ok := errors.AsType[*cards.UserError](err); ok {
+		if ue, ok := errors.AsType[*ledger.UserError](err); ok {
 			h.errorPage(w, r, http.StatusConflict, "That did not work", ue.Message)
 			return
 		}

@@ -18,6 +18,8 @@ import (
 	"github.com/scs-platform/shared-events/runtime/health"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
+	"github.com/scs-platform/scs-cards/internal/ledger"
+	"github.com/scs-platform/scs-cards/internal/terminal"
 )
 
 //go:embed static
@@ -33,7 +35,9 @@ type Deps struct {
 	// Durations observes every request.
 	Durations *health.RequestDurations
 
-	Cards *cards.Service
+	Ledger   *ledger.Service
+	Cards    *cards.Service
+	Terminal *terminal.Service
 	// Verifier checks the session token against the users replica.
 	Verifier *authn.Verifier
 	// Cookie is the session cookie's name; Origin the public origin
@@ -47,7 +51,7 @@ type Deps struct {
 // Routes is the whole URL surface of scs-cards.
 func Routes(d Deps) http.Handler {
 	assets, _ := fs.Sub(static, "static")
-	h := &handlers{logger: d.Logger, cards: d.Cards, terminalToken: d.TerminalToken}
+	h := &handlers{logger: d.Logger, ledger: d.Ledger, cards: d.Cards, merchant: d.Terminal, terminalToken: d.TerminalToken}
 	gate := &authn.Gate{Verifier: d.Verifier, Cookie: d.Cookie, Home: "/cards/", Lagging: h.lagging, Unavailable: h.gateUnavailable}
 	// Every state change of a page is a POST and must come from our own origin.
 	crossOrigin, err := pages.CrossOrigin(d.Origin, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -67,7 +71,7 @@ func Routes(d Deps) http.Handler {
 	r.Route("/cards/api/v1", func(r chi.Router) {
 		r.Use(h.apiHeaders, h.terminalOnly)
 		r.NotFound(h.apiNotFound)
-		r.MethodNotAllowed(h.apiMethodNotAllowed)
+		r.MethodNotAllowed(routing.WithAllow(h.apiMethodNotAllowed))
 		r.Post("/authorisations", h.apiAuthorise)
 		r.Post("/authorisations/{id}/capture", h.apiCapture)
 		r.Post("/authorisations/{id}/void", h.apiVoid)

@@ -4,16 +4,14 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strings"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
 	"github.com/scs-platform/shared-events/contracts"
 	"github.com/scs-platform/shared-events/httpkit/pages"
 
-	"github.com/scs-platform/scs-cards/internal/cards"
-	"github.com/scs-platform/scs-cards/internal/money"
+	"github.com/scs-platform/scs-cards/internal/ledger"
+	"github.com/scs-platform/scs-cards/internal/terminal"
 )
 
 // The admins' terminal page runs the same operations as the terminal API,
@@ -38,15 +36,16 @@ func (h *handlers) adminOnly(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
+// terminal is the admins' merchant terminal page, GET /cards/terminal.
 func (h *handlers) terminal(w http.ResponseWriter, r *http.Request) {
 	if !h.adminOnly(w, r) {
 		return
 	}
-	h.terminalPage(w, r, http.StatusOK, terminalForm{Currency: string(h.cards.Currency)})
+	h.terminalPage(w, r, http.StatusOK, terminalForm{Currency: string(h.ledger.Currency)})
 }
 
 func (h *handlers) terminalPage(w http.ResponseWriter, r *http.Request, status int, f terminalForm) {
-	purchases, err := h.cards.Purchases(r.Context(), 20)
+	purchases, err := h.merchant.Purchases(r.Context(), 20)
 	if err != nil {
 		h.unavailable(w, r, "terminal", err)
 		return
@@ -60,8 +59,8 @@ func (h *handlers) terminalPage(w http.ResponseWriter, r *http.Request, status i
 	case "approved":
 		v.Outcome = "Approved."
 	case "declined":
-		v.Outcome = "Declined: " + cards.DeclineReason(q.Get("reason")).Sentence()
-		if _, known := declineReasons[cards.DeclineReason(q.Get("reason"))]; !known {
+		v.Outcome = "Declined: " + ledger.DeclineReason(q.Get("reason")).Sentence()
+		if _, known := declineReasons[ledger.DeclineReason(q.Get("reason"))]; !known {
 			v.Outcome = "Declined."
 		}
 	case "captured":
@@ -72,102 +71,37 @@ func (h *handlers) terminalPage(w http.ResponseWriter, r *http.Request, status i
 	pages.Render(w, r, h.logger, status, terminalPage(v))
 }
 
-var declineReasons = map[cards.DeclineReason]struct{}{
-	cards.DeclineUnknownCard: {}, cards.DeclineCardFrozen: {}, cards.DeclineCardCancelled: {},
-	cards.DeclineAccountClosed: {}, cards.DeclineInsufficientCredit: {}, cards.DeclineWrongCurrency: {},
+var declineReasons = map[ledger.DeclineReason]struct{}{
+	ledger.DeclineUnknownCard: {}, ledger.DeclineCardFrozen: {}, ledger.DeclineCardCancelled: {},
+	ledger.DeclineAccountClosed: {}, ledger.DeclineInsufficientCredit: {}, ledger.DeclineWrongCurrency: {},
 }
 
 func newKey() string { return uuid.Must(uuid.NewV7()).String() }
 
-func (h *handlers) terminalAuthorise(w http.ResponseWriter, r *http.Request) {
-	if !h.adminOnly(w, r) || !h.parseForm(w, r) {
-		return
-	}
-	f := terminalForm{
-		Key: r.PostFormValue("key"), CardID: r.PostFormValue("card_id"), Amount: r.PostFormValue("amount"),
-		Currency: r.PostFormValue("currency"), Merchant: r.PostFormValue("merchant"), Errors: map[string]string{},
-	}
-	if bad := checkKey(f.Key); bad != nil {
-		h.errorPage(w, r, http.StatusBadRequest, "The form is incomplete", "This form has lost its key. Open the terminal page again and send it from there.")
-		return
-	}
-	req := cards.AuthoriseRequest{CardID: strings.ToLower(f.CardID)}
-	if !isUUID(f.CardID) {
-		f.Errors["card_id"] = "Enter the card's reference, as its holder's card page shows it."
-	}
-	c, err := money.ParseCurrency(f.Currency)
-	if err != nil {
-		f.Errors["currency"] = err.Error()
-	} else if req.Amount, err = money.Parse(f.Amount, c); err != nil {
-		f.Errors["amount"] = err.Error()
-	} else if req.Amount.Minor == 0 {
-		f.Errors["amount"] = "Enter an amount above zero."
-	}
-	merchant, bad := checkMerchant(f.Merchant)
-	if bad != nil {
-		f.Errors["merchant"] = bad.message
-	}
-	req.Merchant = merchant
-	if len(f.Errors) > 0 {
-		h.terminalPage(w, r, http.StatusUnprocessableEntity, f)
-		return
-	}
-	reply, err := h.cards.Authorise(r.Context(), adminScope(r), f.Key, req)
-	if err != nil {
-		h.unavailable(w, r, "authorise", err)
-		return
-	}
-	h.afterTerminal(w, r, reply)
-}
-
-func (h *handlers) terminalSettle(w http.ResponseWriter, r *http.Request) {
-	if !h.adminOnly(w, r) || !h.parseForm(w, r) {
-		return
-	}
-	key := r.PostFormValue("key")
-	if bad := checkKey(key); bad != nil {
-		h.errorPage(w, r, http.StatusBadRequest, "The form is incomplete", "This form has lost its key. Open the terminal page again and send it from there.")
-		return
-	}
-	id := chi.URLParam(r, "id")
-	var reply cards.Reply
-	var err error
-	if chi.URLParam(r, "action") == "capture" {
-		reply, err = h.cards.Capture(r.Context(), adminScope(r), key, cards.CaptureRequest{AuthorisationID: id})
-	} else {
-		reply, err = h.cards.Void(r.Context(), adminScope(r), key, cards.VoidRequest{AuthorisationID: id})
-	}
-	if err != nil {
-		h.unavailable(w, r, "settle", err)
-		return
-	}
-	h.afterTerminal(w, r, reply)
-}
-
 // afterTerminal shows a terminal operation's answer: back to the terminal
 // page with the outcome, or the refusal's sentence.
-func (h *handlers) afterTerminal(w http.ResponseWriter, r *http.Request, reply cards.Reply) {
-	if reply.Status >= 400 {
-		var e cards.APIError
+func (h *handlers) afterTerminal(w http.ResponseWriter, r *http.Request, reply terminal.Reply) {
+	if status := statusOf(reply.Outcome); status >= 400 {
+		var e terminal.APIError
 		_ = json.Unmarshal(reply.Body, &e)
-		h.errorPage(w, r, reply.Status, "That did not work", e.Error.Message)
+		h.errorPage(w, r, status, "That did not work", e.Error.Message)
 		return
 	}
-	var a cards.Authorisation
+	var a terminal.Authorisation
 	if err := json.Unmarshal(reply.Body, &a); err != nil {
 		h.unavailable(w, r, "terminal answer", err)
 		return
 	}
 	q := url.Values{"id": {a.ID}}
 	switch a.Status {
-	case cards.StatusPending:
+	case ledger.StatusPending:
 		q.Set("outcome", "approved")
-	case cards.StatusDeclined:
+	case ledger.StatusDeclined:
 		q.Set("outcome", "declined")
 		q.Set("reason", string(a.DeclineReason))
-	case cards.StatusPosted:
+	case ledger.StatusPosted:
 		q.Set("outcome", "captured")
-	case cards.StatusVoided:
+	case ledger.StatusVoided:
 		q.Set("outcome", "voided")
 	}
 	http.Redirect(w, r, "/cards/terminal?"+q.Encode(), http.StatusSeeOther)

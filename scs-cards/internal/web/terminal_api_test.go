@@ -12,7 +12,9 @@ import (
 	"github.com/scs-platform/shared-events/testkit/servicetest"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
-	"github.com/scs-platform/scs-cards/internal/cards/cardstest"
+	"github.com/scs-platform/scs-cards/internal/cardstest"
+	"github.com/scs-platform/scs-cards/internal/ledger"
+	"github.com/scs-platform/scs-cards/internal/terminal"
 )
 
 // terminalCall sends a terminal request with exactly the headers given.
@@ -46,9 +48,9 @@ func checkRefusal(t testing.TB, status int, h http.Header, body string) apiError
 	return parseError(t, body)
 }
 
-func decodeAuthorisation(t testing.TB, body string) cards.Authorisation {
+func decodeAuthorisation(t testing.TB, body string) terminal.Authorisation {
 	t.Helper()
-	var a cards.Authorisation
+	var a terminal.Authorisation
 	if err := json.Unmarshal([]byte(body), &a); err != nil || a.ID == "" {
 		t.Fatalf("not an authorisation: %s (%v)", body, err)
 	}
@@ -91,7 +93,7 @@ func TestTerminalAPICredential(t *testing.T) {
 			t.Errorf("%s with an admin's session: %d %s, want 401", path, status, answer)
 		}
 	}
-	if o, _ := s.cards.Overview(t.Context(), admin.id, 0, 1); len(o.Transactions) != 0 {
+	if o, _ := s.sys.Cards.Overview(t.Context(), admin.id, 0, 1); len(o.Transactions) != 0 {
 		t.Error("refused requests reached a ledger")
 	}
 	// The scheme's name is case-insensitive.
@@ -149,7 +151,7 @@ func TestTerminalAPIRequestHeaders(t *testing.T) {
 	// At the limits: exactly 8 KiB, a charset, a key of 255 characters.
 	h := terminalHeaders()
 	h["Content-Type"] = "application/json; charset=utf-8"
-	h["Idempotency-Key"] = strings.Repeat("k", cards.MaxKeyLength)
+	h["Idempotency-Key"] = strings.Repeat("k", terminal.MaxKeyLength)
 	body := purchase(card.ID, 100)
 	body += strings.Repeat(" ", 8<<10-len(body))
 	if status, _, answer := s.terminalCall("/cards/api/v1/authorisations", h, body); status != http.StatusCreated || !decodeAuthorisation(t, answer).Approved {
@@ -184,7 +186,7 @@ func TestTerminalAPIMalformedBodies(t *testing.T) {
 		}
 	}
 	o := ada.overview()
-	if len(o.Transactions) != 1 || o.Transactions[0].Status != cards.StatusPending || o.Account.Posted != 0 || o.Account.Held != 500 {
+	if len(o.Transactions) != 1 || o.Transactions[0].Status != ledger.StatusPending || o.Account.Posted != 0 || o.Account.Held != 500 {
 		t.Errorf("malformed requests changed the account: %d transactions, owed %d, held %d", len(o.Transactions), o.Account.Posted, o.Account.Held)
 	}
 }
@@ -244,7 +246,7 @@ func malformedPurchases(card string) []malformed {
 		{"merchant with a newline", good(`Kafé Java`, `Kafé\nJava`), 422, "invalid_field", "merchant", "control characters such as line breaks"},
 		{"merchant with NUL", good(`Kafé Java`, `Kafé\u0000Java`), 422, "invalid_field", "merchant", "control characters"},
 		{"merchant of spaces", good(`"Kafé Java"`, `"   "`), 422, "invalid_field", "merchant", "merchant is required"},
-		{"merchant too long", good(`Kafé Java`, strings.Repeat("ö", cards.MaxMerchant+1)), 422, "invalid_field", "merchant", "at most 100 characters; this one has 101"},
+		{"merchant too long", good(`Kafé Java`, strings.Repeat("ö", terminal.MaxMerchant+1)), 422, "invalid_field", "merchant", "at most 100 characters; this one has 101"},
 		{"not UTF-8", strings.Replace(purchase(card, 1250), "é", "\xe9", 1), 400, "invalid_json", "", "not UTF-8"},
 	}
 }
@@ -282,12 +284,12 @@ func TestTerminalAPIDeclines(t *testing.T) {
 			s := newSite(t, b.Open(t))
 			ada := s.user("Ada", contracts.RoleUser)
 			active := ada.openAccount()
-			frozen, _ := s.cards.IssueVirtualCard(t.Context(), ada.id)
-			cancelled, _ := s.cards.IssueVirtualCard(t.Context(), ada.id)
-			if err := s.cards.ChangeCard(t.Context(), ada.id, frozen.ID, cards.Freeze, ""); err != nil {
+			frozen, _ := s.sys.Cards.IssueVirtualCard(t.Context(), ada.id)
+			cancelled, _ := s.sys.Cards.IssueVirtualCard(t.Context(), ada.id)
+			if err := s.sys.Cards.ChangeCard(t.Context(), ada.id, frozen.ID, cards.Freeze, ""); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.cards.ChangeCard(t.Context(), ada.id, cancelled.ID, cards.Cancel, "lost"); err != nil {
+			if err := s.sys.Cards.ChangeCard(t.Context(), ada.id, cancelled.ID, cards.Cancel, "lost"); err != nil {
 				t.Fatal(err)
 			}
 			bob := s.user("Bob", contracts.RoleUser)
@@ -297,19 +299,19 @@ func TestTerminalAPIDeclines(t *testing.T) {
 			}
 			for _, tc := range []struct {
 				name, body string
-				reason     cards.DeclineReason
+				reason     ledger.DeclineReason
 			}{
-				{"unknown card", purchase(newKey(), 100), cards.DeclineUnknownCard},
-				{"frozen card", purchase(frozen.ID, 100), cards.DeclineCardFrozen},
-				{"cancelled card", purchase(cancelled.ID, 100), cards.DeclineCardCancelled},
-				{"closed account", purchase(closed.ID, 100), cards.DeclineAccountClosed},
-				{"over the available credit", purchase(active.ID, cardstest.Limit+1), cards.DeclineInsufficientCredit},
-				{"another currency", strings.Replace(purchase(active.ID, 100), "SEK", "EUR", 1), cards.DeclineWrongCurrency},
+				{"unknown card", purchase(newKey(), 100), ledger.DeclineUnknownCard},
+				{"frozen card", purchase(frozen.ID, 100), ledger.DeclineCardFrozen},
+				{"cancelled card", purchase(cancelled.ID, 100), ledger.DeclineCardCancelled},
+				{"closed account", purchase(closed.ID, 100), ledger.DeclineAccountClosed},
+				{"over the available credit", purchase(active.ID, cardstest.Limit+1), ledger.DeclineInsufficientCredit},
+				{"another currency", strings.Replace(purchase(active.ID, 100), "SEK", "EUR", 1), ledger.DeclineWrongCurrency},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					status, _, body := s.api("/cards/api/v1/authorisations", newKey(), tc.body)
 					a := decodeAuthorisation(t, body)
-					if status != http.StatusCreated || a.Approved || a.Status != cards.StatusDeclined || a.DeclineReason != tc.reason ||
+					if status != http.StatusCreated || a.Approved || a.Status != ledger.StatusDeclined || a.DeclineReason != tc.reason ||
 						a.Message != tc.reason.Sentence() || a.ExpiresAt != nil {
 						t.Errorf("%d %s, want 201 declined for %s", status, body, tc.reason)
 					}
@@ -339,10 +341,10 @@ func TestTerminalAPIIdempotency(t *testing.T) {
 			key := newKey()
 			status, h, first := s.api("/cards/api/v1/authorisations", key, purchase(card.ID, 4_200))
 			a := decodeAuthorisation(t, first)
-			if status != http.StatusCreated || !a.Approved || a.Status != cards.StatusPending || h.Get("Idempotent-Replayed") != "" {
+			if status != http.StatusCreated || !a.Approved || a.Status != ledger.StatusPending || h.Get("Idempotent-Replayed") != "" {
 				t.Fatalf("authorise: %d %s", status, first)
 			}
-			if err := s.cards.ChangeCard(t.Context(), ada.id, card.ID, cards.Freeze, ""); err != nil {
+			if err := s.sys.Cards.ChangeCard(t.Context(), ada.id, card.ID, cards.Freeze, ""); err != nil {
 				t.Fatal(err)
 			}
 			for _, retry := range []string{purchase(card.ID, 4_200), `{"merchant":"Kafé Java","currency":"SEK","amount_minor":4200,"card_id":"` + card.ID + `"}`} {
@@ -414,7 +416,7 @@ func TestTerminalAPISettlement(t *testing.T) {
 			}{{full.ID, ``, 1_000}, {empty.ID, `{}`, 2_000}} {
 				status, body, _ := settle(tc.id, "capture", tc.body)
 				a := decodeAuthorisation(t, body)
-				if status != http.StatusOK || a.Status != cards.StatusPosted || a.PostedMinor != tc.posted || !a.Approved || a.ExpiresAt != nil {
+				if status != http.StatusOK || a.Status != ledger.StatusPosted || a.PostedMinor != tc.posted || !a.Approved || a.ExpiresAt != nil {
 					t.Errorf("capture with %q: %d %s, want all %d posted", tc.body, status, body, tc.posted)
 				}
 			}
@@ -446,7 +448,7 @@ func TestTerminalAPISettlement(t *testing.T) {
 
 			voided := s.authorise(card.ID, 700, "D")
 			status, body, _ = settle(voided.ID, "void", ``)
-			if a := decodeAuthorisation(t, body); status != http.StatusOK || a.Status != cards.StatusVoided || a.PostedMinor != 0 {
+			if a := decodeAuthorisation(t, body); status != http.StatusOK || a.Status != ledger.StatusVoided || a.PostedMinor != 0 {
 				t.Errorf("void: %d %s", status, body)
 			}
 			for _, action := range []string{"capture", "void"} {
@@ -483,7 +485,7 @@ func TestTerminalAPISettlement(t *testing.T) {
 			if owed, held := figures(); owed != 4_234 || held != 0 {
 				t.Errorf("after the expiry: owed %d, held %d", owed, held)
 			}
-			if _, page := ada.get("/cards/"); text(page, "tx-status") != cards.StatusExpired || text(page, "available") != sek(cardstest.Limit-4_234) {
+			if _, page := ada.get("/cards/"); text(page, "tx-status") != ledger.StatusExpired || text(page, "available") != sek(cardstest.Limit-4_234) {
 				t.Errorf("the overview shows the newest as %q, available %q", text(page, "tx-status"), text(page, "available"))
 			}
 		})
@@ -501,7 +503,7 @@ func TestTerminalAPIForcedPostingOverTheLimit(t *testing.T) {
 			card := ada.openAccount()
 			status, _, body := s.api("/cards/api/v1/forced-postings", newKey(), purchase(card.ID, cardstest.Limit+100_000))
 			a := decodeAuthorisation(t, body)
-			if status != http.StatusCreated || !a.Forced || a.Status != cards.StatusPosted || a.PostedMinor != cardstest.Limit+100_000 {
+			if status != http.StatusCreated || !a.Forced || a.Status != ledger.StatusPosted || a.PostedMinor != cardstest.Limit+100_000 {
 				t.Fatalf("forced posting: %d %s", status, body)
 			}
 			_, page := ada.get("/cards/")
@@ -514,7 +516,7 @@ func TestTerminalAPIForcedPostingOverTheLimit(t *testing.T) {
 			if _, _, fragment := ada.do(http.MethodGet, "/cards/fragments/summary/v1", nil); !strings.Contains(fragment, "Over the limit.") {
 				t.Errorf("the summary does not say the account is over its limit: %s", fragment)
 			}
-			if got := s.authorise(card.ID, 1, "Kiosk"); got.Approved || got.DeclineReason != cards.DeclineInsufficientCredit {
+			if got := s.authorise(card.ID, 1, "Kiosk"); got.Approved || got.DeclineReason != ledger.DeclineInsufficientCredit {
 				t.Errorf("a purchase over the limit: %+v, want declined", got)
 			}
 			if status, _, body := s.api("/cards/api/v1/forced-postings", newKey(), strings.Replace(purchase(card.ID, 100), "SEK", "EUR", 1)); status != http.StatusUnprocessableEntity ||

@@ -9,7 +9,7 @@ import (
 	"github.com/scs-platform/shared-events/contracts"
 	"github.com/scs-platform/shared-events/testkit/servicetest"
 
-	"github.com/scs-platform/scs-cards/internal/cards"
+	"github.com/scs-platform/scs-cards/internal/ledger"
 	"github.com/scs-platform/scs-cards/internal/money"
 )
 
@@ -103,12 +103,12 @@ func checkTerminalAnswer(t *testing.T, operation, body string, status int, h htt
 		"authorise": {http.StatusCreated, func() bool {
 			reason, _ := a["decline_reason"].(string)
 			message, _ := a["message"].(string)
-			return (approved && st == cards.StatusPending && reason == "") ||
-				(!approved && st == cards.StatusDeclined && reason != "" && message == cards.DeclineReason(reason).Sentence())
+			return (approved && st == ledger.StatusPending && reason == "") ||
+				(!approved && st == ledger.StatusDeclined && reason != "" && message == ledger.DeclineReason(reason).Sentence())
 		}},
-		"forced-posting": {http.StatusCreated, func() bool { return approved && st == cards.StatusPosted && a["forced"] == true }},
-		"capture":        {http.StatusOK, func() bool { return approved && st == cards.StatusPosted && a["posted_minor"] != nil }},
-		"void":           {http.StatusOK, func() bool { return approved && st == cards.StatusVoided }},
+		"forced-posting": {http.StatusCreated, func() bool { return approved && st == ledger.StatusPosted && a["forced"] == true }},
+		"capture":        {http.StatusOK, func() bool { return approved && st == ledger.StatusPosted && a["posted_minor"] != nil }},
+		"void":           {http.StatusOK, func() bool { return approved && st == ledger.StatusVoided }},
 	}[operation]
 	if status != want.status || !want.ok() {
 		t.Fatalf("%s %q: %d %s is not the answer of a %s", operation, body, status, answer, operation)

@@ -11,8 +11,8 @@ import (
 	"github.com/scs-platform/shared-events/contracts"
 	"github.com/scs-platform/shared-events/testkit/servicetest"
 
-	"github.com/scs-platform/scs-cards/internal/cards"
-	"github.com/scs-platform/scs-cards/internal/cards/cardstest"
+	"github.com/scs-platform/scs-cards/internal/cardstest"
+	"github.com/scs-platform/scs-cards/internal/terminal"
 )
 
 var formKey = regexp.MustCompile(`name="key" value="([^"]+)"`)
@@ -66,7 +66,7 @@ func TestTerminalPageForm(t *testing.T) {
 				{"no merchant", "merchant", "", "merchant is required"},
 				{"merchant of spaces", "merchant", "   ", "merchant is required"},
 				{"merchant with a line break", "merchant", "Bistro\nNord", "control characters"},
-				{"merchant too long", "merchant", strings.Repeat("m", cards.MaxMerchant+1), "at most 100 characters"},
+				{"merchant too long", "merchant", strings.Repeat("m", terminal.MaxMerchant+1), "at most 100 characters"},
 				{"merchant with a left-to-right override", "merchant", "Bistro \u202dNord", "The merchant name contains an invisible character that reverses text direction (U+202D); remove it."},
 			} {
 				t.Run(tc.name, func(t *testing.T) {

@@ -9,21 +9,21 @@ import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
 import (
-	"github.com/scs-platform/scs-cards/internal/cards"
 	"github.com/scs-platform/scs-cards/internal/money"
+	"github.com/scs-platform/scs-cards/internal/terminal"
 )
 
 // TerminalView is the admins' merchant terminal.
 type TerminalView struct {
 	Page      Page
 	Form      terminalForm
-	Purchases []cards.Authorisation
+	Purchases []terminal.Authorisation
 	// Outcome says what the last operation did; Highlight is its purchase.
 	Outcome   string
 	Highlight string
 }
 
-func amountOf(a cards.Authorisation, minor int64) string {
+func amountOf(a terminal.Authorisation, minor int64) string {
 	return money.Amount{Minor: minor, Currency: money.Currency(a.Currency)}.Format()
 }
 

@@ -13,7 +13,9 @@ import (
 	"github.com/scs-platform/shared-events/identity/authn"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
+	"github.com/scs-platform/scs-cards/internal/ledger"
 	"github.com/scs-platform/scs-cards/internal/money"
+	"github.com/scs-platform/scs-cards/internal/terminal"
 )
 
 // The helpers of these tests read pages the way the views are meant to be
@@ -95,14 +97,14 @@ func sek(minor int64) string { return money.Amount{Minor: minor, Currency: "SEK"
 
 // authorise authorises a purchase through the service, as a terminal does,
 // and returns its answer.
-func (s *site) authorise(card string, minor int64, merchant string) cards.Authorisation {
+func (s *site) authorise(card string, minor int64, merchant string) terminal.Authorisation {
 	s.t.Helper()
-	reply, err := s.cards.Authorise(context.Background(), "test-terminal", newKey(),
-		cards.AuthoriseRequest{CardID: card, Amount: money.Amount{Minor: minor, Currency: "SEK"}, Merchant: merchant})
-	if err != nil || reply.Status != 201 {
-		s.t.Fatalf("authorise: %v %d %s", err, reply.Status, reply.Body)
+	reply, err := s.sys.Terminal.Authorise(context.Background(), "test-terminal", newKey(),
+		terminal.AuthoriseRequest{CardID: card, Amount: money.Amount{Minor: minor, Currency: "SEK"}, Merchant: merchant})
+	if err != nil || reply.Outcome != terminal.Recorded {
+		s.t.Fatalf("authorise: %v %d %s", err, reply.Outcome, reply.Body)
 	}
-	var a cards.Authorisation
+	var a terminal.Authorisation
 	if err := json.Unmarshal(reply.Body, &a); err != nil {
 		s.t.Fatal(err)
 	}
@@ -112,9 +114,9 @@ func (s *site) authorise(card string, minor int64, merchant string) cards.Author
 // capture posts minor units (0: all) of the authorisation id.
 func (s *site) capture(id string, minor int64) {
 	s.t.Helper()
-	reply, err := s.cards.Capture(context.Background(), "test-terminal", newKey(), cards.CaptureRequest{AuthorisationID: id, Amount: minor})
-	if err != nil || reply.Status != 200 {
-		s.t.Fatalf("capture: %v %d %s", err, reply.Status, reply.Body)
+	reply, err := s.sys.Terminal.Capture(context.Background(), "test-terminal", newKey(), terminal.CaptureRequest{AuthorisationID: id, Amount: minor})
+	if err != nil || reply.Outcome != terminal.Settled {
+		s.t.Fatalf("capture: %v %d %s", err, reply.Outcome, reply.Body)
 	}
 }
 
@@ -123,7 +125,7 @@ func (s *site) capture(id string, minor int64) {
 func (s *site) closePeriod(n int) {
 	s.t.Helper()
 	s.clock.Advance(time.Minute)
-	if got, err := s.cards.CloseStatements(context.Background()); err != nil || got != n {
+	if got, err := s.sys.Ledger.CloseStatements(context.Background()); err != nil || got != n {
 		s.t.Fatalf("CloseStatements: %d issued, %v; want %d", got, err, n)
 	}
 }
@@ -131,7 +133,7 @@ func (s *site) closePeriod(n int) {
 // overview is b's overview as the service has it, the first page.
 func (b *browser) overview() cards.Overview {
 	b.site.t.Helper()
-	o, err := b.site.cards.Overview(context.Background(), b.id, 0, cards.MaxPageSize)
+	o, err := b.site.sys.Cards.Overview(context.Background(), b.id, 0, ledger.MaxPageSize)
 	if err != nil {
 		b.site.t.Fatal(err)
 	}

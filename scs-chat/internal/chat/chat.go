@@ -98,9 +98,6 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
-// micros is how the tables store instants.
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
 // room is this instance's copy of the waiting room.

@@ -119,7 +119,7 @@ func (s *Service) end(ctx context.Context, tx *sql.Tx, userID, id string) (strin
 	if !c.Active() {
 		return "", ErrEnded
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET ended_at_us = $1, ended_by = $2 WHERE id = $3`, micros(s.now()), userID, id); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET ended_at_us = $1, ended_by = $2 WHERE id = $3`, s.now().UnixMicro(), userID, id); err != nil {
 		return "", fmt.Errorf("chat: leave: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM active_members WHERE conversation_id = $1`, id); err != nil {
@@ -138,7 +138,7 @@ func (s *Service) Block(ctx context.Context, userID, id string) error {
 	ended := false
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO blocks (blocker_id, blocked_id, created_at_us) VALUES ($1, $2, $3)
-			ON CONFLICT (blocker_id, blocked_id) DO NOTHING`, userID, c.PartnerID, micros(s.now())); err != nil {
+			ON CONFLICT (blocker_id, blocked_id) DO NOTHING`, userID, c.PartnerID, s.now().UnixMicro()); err != nil {
 			return fmt.Errorf("chat: block: %w", err)
 		}
 		_, err := s.end(ctx, tx, userID, id)
@@ -202,7 +202,7 @@ func (s *Service) Report(ctx context.Context, userID, id, reason string) (string
 	}
 	err = s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO reports (id, reporter_id, reported_id, conversation_id, reason, reported_at_us)
-			VALUES ($1, $2, $3, $4, $5, $6)`, p.ReportID, userID, c.PartnerID, id, reason, micros(now)); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6)`, p.ReportID, userID, c.PartnerID, id, reason, now.UnixMicro()); err != nil {
 			return fmt.Errorf("chat: report: %w", err)
 		}
 		return s.Outbox.Append(ctx, tx, ev)

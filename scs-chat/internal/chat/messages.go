@@ -134,7 +134,7 @@ func (s *Service) Send(ctx context.Context, userID, id, clientID, text string) (
 		if _, err := tx.StmtContext(ctx, st.number).ExecContext(ctx, m.Seq, id); err != nil {
 			return err
 		}
-		_, err = tx.StmtContext(ctx, st.insert).ExecContext(ctx, id, m.Seq, userID, clientID, text, micros(m.SentAt))
+		_, err = tx.StmtContext(ctx, st.insert).ExecContext(ctx, id, m.Seq, userID, clientID, text, m.SentAt.UnixMicro())
 		return err
 	})
 	if err != nil {

@@ -109,7 +109,7 @@ func (s *Service) accessChanged(ctx context.Context, tx *sql.Tx, userID string) 
 		}
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO access_changes (user_id, partner_id, conversation_id, at_us) VALUES ($1, $2, $3, $4)`,
-		userID, partner, conversation, micros(now))
+		userID, partner, conversation, now.UnixMicro())
 	return err
 }
 
@@ -143,7 +143,7 @@ func (s *Service) AccessChanges(ctx context.Context, after int64) ([]AccessChang
 
 // trimAccessChanges deletes the access changes every instance has read.
 func (s *Service) trimAccessChanges(ctx context.Context, tx *sql.Tx) error {
-	_, err := tx.ExecContext(ctx, `DELETE FROM access_changes WHERE at_us < $1`, micros(s.now().Add(-keepAccessChanges)))
+	_, err := tx.ExecContext(ctx, `DELETE FROM access_changes WHERE at_us < $1`, s.now().Add(-keepAccessChanges).UnixMicro())
 	return err
 }
 

@@ -93,7 +93,7 @@ func (s *Service) Join(ctx context.Context, userID string, at matching.Point, ra
 			if _, err := tx.ExecContext(ctx, `INSERT INTO waiting (user_id, lat, lon, range_km, since, joined_at_us, seen_at_us)
 				VALUES ($1, $2, $3, $4, $5, $6, $6)
 				ON CONFLICT (user_id) DO UPDATE SET lat = excluded.lat, lon = excluded.lon, range_km = excluded.range_km, seen_at_us = excluded.seen_at_us`,
-				userID, at.Lat, at.Lon, rangeKm, me.Since, micros(now)); err != nil {
+				userID, at.Lat, at.Lon, rangeKm, me.Since, now.UnixMicro()); err != nil {
 				return err
 			}
 			apply = func(ix *matching.Index) { ix.Add(me) }
@@ -129,7 +129,7 @@ func (s *Service) start(ctx context.Context, tx *sql.Tx, a, b string, distance f
 		return "", err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, user_a, user_b, distance_km, started_at_us) VALUES ($1, $2, $3, $4, $5)`,
-		id, a, b, distance, micros(now)); err != nil {
+		id, a, b, distance, now.UnixMicro()); err != nil {
 		return "", err
 	}
 	// The primary key of active_members is the backstop: were the index ever
@@ -161,7 +161,7 @@ func (s *Service) StopWaiting(ctx context.Context, userID string) error {
 // Seen records a sign of life of a waiting user: a view of the waiting page or
 // an open websocket's heartbeat. It reports whether the user is still waiting.
 func (s *Service) Seen(ctx context.Context, userID string) (bool, error) {
-	res, err := s.DB.ExecContext(ctx, `UPDATE waiting SET seen_at_us = $1 WHERE user_id = $2`, micros(s.now()), userID)
+	res, err := s.DB.ExecContext(ctx, `UPDATE waiting SET seen_at_us = $1 WHERE user_id = $2`, s.now().UnixMicro(), userID)
 	if err != nil {
 		return false, fmt.Errorf("chat: seen: %w", err)
 	}
@@ -178,7 +178,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	err := s.underLock(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		rows, err := tx.QueryContext(ctx, `SELECT user_id FROM waiting WHERE seen_at_us < $1 OR joined_at_us < $2`,
-			micros(now.Add(-s.Grace)), micros(now.Add(-s.MaxWait)))
+			now.Add(-s.Grace).UnixMicro(), now.Add(-s.MaxWait).UnixMicro())
 		if err != nil {
 			return err
 		}

@@ -110,10 +110,8 @@ func (o *Outbox) Append(ctx context.Context, tx *sql.Tx, events ...cloudevent.Ev
 	if len(events) == 0 {
 		return nil
 	}
-	if o.db.Dialect == sqldb.Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, advisoryLockAppend); err != nil {
-			return fmt.Errorf("outbox: lock: %w", err)
-		}
+	if err := o.db.LockTx(ctx, tx, advisoryLockAppend); err != nil {
+		return fmt.Errorf("outbox: %w", err)
 	}
 	insert, err := o.insertStmt(ctx)
 	if err != nil {

@@ -1,10 +1,9 @@
-// Package cardstest builds a cards.Service on a test database, with a clock
-// the test moves.
+// Package cardstest builds scs-cards' services on a test database, with a
+// clock the test moves.
 package cardstest
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -16,31 +15,44 @@ import (
 	"github.com/scs-platform/shared-events/eventing/outbox"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
+	"github.com/scs-platform/scs-cards/internal/ledger"
 	"github.com/scs-platform/scs-cards/internal/migrations"
+	"github.com/scs-platform/scs-cards/internal/terminal"
 )
 
 // Limit is every test account's credit limit: SEK 50,000.00.
 const Limit = 5_000_000
 
-// NewService migrates db and returns a Service on it, in SEK, with statement
-// periods of a minute, and its clock. Several Services on one PostgreSQL
-// database stand for several instances.
-func NewService(t testing.TB, db *sqldb.DB) (*cards.Service, *Clock) {
+// System is the services of one scs-cards instance.
+type System struct {
+	Ledger   *ledger.Service
+	Cards    *cards.Service
+	Terminal *terminal.Service
+}
+
+// NewSystem migrates db and returns the services on it, in SEK, with
+// statement periods of a minute, and their clock. Several Systems on one
+// PostgreSQL database stand for several instances.
+func NewSystem(t testing.TB, db *sqldb.DB) (*System, *Clock) {
 	t.Helper()
 	if err := migrations.Apply(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
 	clock := &Clock{now: time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)}
-	return &cards.Service{
-		DB:               db,
-		Outbox:           outbox.New(db, eventsig.DevelopmentSigner("cards")),
-		Logger:           slog.New(slog.DiscardHandler),
-		Currency:         "SEK",
-		DefaultLimit:     Limit,
-		AuthorisationTTL: time.Hour,
-		Period:           cards.Period{Every: time.Minute},
-		DueDays:          25,
-		Now:              clock.Now,
+	events := outbox.New(db, eventsig.DevelopmentSigner("cards"))
+	books := &ledger.Service{
+		DB:           db,
+		Outbox:       events,
+		Currency:     "SEK",
+		DefaultLimit: Limit,
+		Period:       ledger.Period{Every: time.Minute},
+		DueDays:      25,
+		Now:          clock.Now,
+	}
+	return &System{
+		Ledger:   books,
+		Cards:    &cards.Service{DB: db, Outbox: events, Ledger: books},
+		Terminal: &terminal.Service{DB: db, Ledger: books, AuthorisationTTL: time.Hour},
 	}, clock
 }
 

@@ -1,4 +1,4 @@
-package cards_test
+package reactions_test
 
 import (
 	"context"
@@ -11,17 +11,20 @@ import (
 	"github.com/scs-platform/shared-events/testkit/servicetest"
 
 	"github.com/scs-platform/scs-cards/internal/cards"
+	"github.com/scs-platform/scs-cards/internal/cardstest"
+	"github.com/scs-platform/scs-cards/internal/ledger"
+	"github.com/scs-platform/scs-cards/internal/reactions"
 )
 
 // apply runs the users consumer's handler for p in a transaction, as the
 // consumer does for a delivery.
-func apply(t *testing.T, db *sqldb.DB, s *cards.Service, p contracts.Payload) {
+func apply(t *testing.T, db *sqldb.DB, s *cardstest.System, p contracts.Payload) {
 	t.Helper()
 	ev, err := contracts.NewEvent(p, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler := s.UsersHandlers()[ev.Type]
+	handler := reactions.UsersHandlers(s.Cards, s.Ledger)[ev.Type]
 	if err := db.InTx(context.Background(), func(tx *sql.Tx) error { return handler(context.Background(), tx, ev) }); err != nil {
 		t.Fatalf("apply %s: %v", ev.Type, err)
 	}
@@ -34,10 +37,10 @@ func updated(userID, name string, status contracts.Status, change contracts.User
 	}
 }
 
-func statuses(t *testing.T, f *fixture) map[string]contracts.CardStatus {
+func statuses(t *testing.T, f *cardstest.Fixture) map[string]contracts.CardStatus {
 	t.Helper()
 	m := map[string]contracts.CardStatus{}
-	for _, c := range f.overview(t).Cards {
+	for _, c := range f.Overview(t).Cards {
 		m[c.ID] = c.Status
 	}
 	return m
@@ -47,42 +50,42 @@ func TestUsersReplica(t *testing.T) {
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			db := b.Open(t)
-			f := newFixture(t, db)
+			f := cardstest.NewFixture(t, db)
 			ctx := context.Background()
-			own, err := f.s.IssueVirtualCard(ctx, f.user)
+			own, err := f.Cards.IssueVirtualCard(ctx, f.User)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := f.s.ChangeCard(ctx, f.user, own.ID, cards.Freeze, ""); err != nil {
+			if err := f.Cards.ChangeCard(ctx, f.User, own.ID, cards.Freeze, ""); err != nil {
 				t.Fatal(err)
 			}
 
 			// A rename shows on the card art at once.
-			apply(t, db, f.s, updated(f.user, "Ada King", contracts.StatusActive, contracts.UserChangeDisplayName))
-			if c := f.overview(t).Cards[0]; c.Holder != "Ada King" {
+			apply(t, db, f.System, updated(f.User, "Ada King", contracts.StatusActive, contracts.UserChangeDisplayName))
+			if c := f.Overview(t).Cards[0]; c.Holder != "Ada King" {
 				t.Errorf("holder %q after the rename, want Ada King", c.Holder)
 			}
 
 			// A ban freezes the active card; the holder cannot unfreeze it.
-			apply(t, db, f.s, updated(f.user, "Ada King", contracts.StatusBanned, contracts.UserChangeStatus))
-			if s := statuses(t, f); s[f.card.ID] != contracts.CardFrozen || s[own.ID] != contracts.CardFrozen {
+			apply(t, db, f.System, updated(f.User, "Ada King", contracts.StatusBanned, contracts.UserChangeStatus))
+			if s := statuses(t, f); s[f.Card.ID] != contracts.CardFrozen || s[own.ID] != contracts.CardFrozen {
 				t.Fatalf("after the ban: %v, want both frozen", s)
 			}
-			if err := f.s.ChangeCard(ctx, f.user, f.card.ID, cards.Unfreeze, ""); err == nil {
+			if err := f.Cards.ChangeCard(ctx, f.User, f.Card.ID, cards.Unfreeze, ""); err == nil {
 				t.Error("the holder unfroze a card the ban froze")
 			}
-			if d := f.authorise(t, f.card.ID, 100); d.DeclineReason != cards.DeclineCardFrozen {
+			if d := f.Authorise(t, f.Card.ID, 100); d.DeclineReason != ledger.DeclineCardFrozen {
 				t.Errorf("a banned holder's card: %+v, want declined as frozen", d)
 			}
 			// Redelivered, the ban changes nothing more.
-			apply(t, db, f.s, updated(f.user, "Ada King", contracts.StatusBanned, contracts.UserChangeStatus))
+			apply(t, db, f.System, updated(f.User, "Ada King", contracts.StatusBanned, contracts.UserChangeStatus))
 
 			// The unban unfreezes what the ban froze, not the holder's own freeze.
-			apply(t, db, f.s, updated(f.user, "Ada King", contracts.StatusActive, contracts.UserChangeStatus))
-			if s := statuses(t, f); s[f.card.ID] != contracts.CardActive || s[own.ID] != contracts.CardFrozen {
+			apply(t, db, f.System, updated(f.User, "Ada King", contracts.StatusActive, contracts.UserChangeStatus))
+			if s := statuses(t, f); s[f.Card.ID] != contracts.CardActive || s[own.ID] != contracts.CardFrozen {
 				t.Errorf("after the unban: %v, want the first card active and the holder's frozen one still frozen", s)
 			}
-			changes, err := f.s.CardChanges(ctx, f.user, f.card.ID)
+			changes, err := f.Cards.CardChanges(ctx, f.User, f.Card.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,11 +95,11 @@ func TestUsersReplica(t *testing.T) {
 
 			// A purchase, then deletion: cards cancelled, account closed, the
 			// records kept under the opaque id.
-			a := f.authorise(t, f.card.ID, 2_500)
-			f.capture(t, a.ID, 0)
-			apply(t, db, f.s, contracts.UserDeletedV1{UserID: f.user, DeletedAt: time.Now().UTC()})
-			apply(t, db, f.s, contracts.UserDeletedV1{UserID: f.user, DeletedAt: time.Now().UTC()}) // redelivered
-			o := f.overview(t)
+			a := f.Authorise(t, f.Card.ID, 2_500)
+			f.Capture(t, a.ID, 0)
+			apply(t, db, f.System, contracts.UserDeletedV1{UserID: f.User, DeletedAt: time.Now().UTC()})
+			apply(t, db, f.System, contracts.UserDeletedV1{UserID: f.User, DeletedAt: time.Now().UTC()}) // redelivered
+			o := f.Overview(t)
 			if o.Account.Open() || o.Account.ClosedReason != string(contracts.ClosedUserDeleted) {
 				t.Errorf("account %+v, want closed for the deletion", o.Account)
 			}
@@ -108,14 +111,14 @@ func TestUsersReplica(t *testing.T) {
 			if len(o.Transactions) == 0 || o.Account.Posted != 2_500 {
 				t.Errorf("the financial records went with the user: %d transactions, posted %d", len(o.Transactions), o.Account.Posted)
 			}
-			if d := f.authorise(t, f.card.ID, 100); d.Approved {
+			if d := f.Authorise(t, f.Card.ID, 100); d.Approved {
 				t.Errorf("a deleted holder's card was approved: %+v", d)
 			}
-			types := outboxTypes(t, db)
+			types := cardstest.OutboxTypes(t, db)
 			if types[contracts.TypeAccountClosedV1] != 1 {
 				t.Errorf("outbox %v, want one account closed", types)
 			}
-			checkLedger(t, db, f.account.ID)
+			cardstest.CheckLedger(t, db, f.Account.ID)
 		})
 	}
 }

@@ -1,22 +1,21 @@
-package cards_test
+package terminal_test
 
 import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
-	"net/http"
 	"sync"
 	"testing"
 
 	"github.com/scs-platform/shared-events/testkit/servicetest"
 
-	"github.com/scs-platform/scs-cards/internal/cards"
-	"github.com/scs-platform/scs-cards/internal/cards/cardstest"
+	"github.com/scs-platform/scs-cards/internal/cardstest"
+	"github.com/scs-platform/scs-cards/internal/terminal"
 )
 
 // TestConcurrentAuthorisations sends 64 goroutines of authorisations with
 // random amounts at one account, capturing or voiding some of them as they
-// go, on two instances (two Services on one database). However they
+// go, on two instances (two terminals on one database). However they
 // interleave, the approved holds never pass the limit, every approval and
 // capture is in the account's figures (no lost update), and the figures are
 // what the ledger adds up to.
@@ -24,9 +23,9 @@ func TestConcurrentAuthorisations(t *testing.T) {
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			db := b.Open(t)
-			f := newFixture(t, db)
-			second, _ := cardstest.NewService(t, db)
-			instances := []*cards.Service{f.s, second}
+			f := cardstest.NewFixture(t, db)
+			second, _ := cardstest.NewSystem(t, db)
+			instances := []*terminal.Service{f.Terminal, second.Terminal}
 			ctx := context.Background()
 			const workers, perWorker = 64, 12
 
@@ -40,13 +39,13 @@ func TestConcurrentAuthorisations(t *testing.T) {
 					s := instances[w%2]
 					for range perWorker {
 						amount := 1 + rng.Int64N(cardstest.Limit/200)
-						reply, err := s.Authorise(ctx, "terminal", newKey(), cards.AuthoriseRequest{CardID: f.card.ID, Amount: sek(amount), Merchant: "Load AB"})
+						reply, err := s.Authorise(ctx, "terminal", cardstest.NewKey(), terminal.AuthoriseRequest{CardID: f.Card.ID, Amount: cardstest.SEK(amount), Merchant: "Load AB"})
 						if err != nil {
 							errs <- err
 							return
 						}
-						var a cards.Authorisation
-						if err := json.Unmarshal(reply.Body, &a); err != nil || reply.Status != http.StatusCreated {
+						var a terminal.Authorisation
+						if err := json.Unmarshal(reply.Body, &a); err != nil || reply.Outcome != terminal.Recorded {
 							errs <- err
 							return
 						}
@@ -58,7 +57,7 @@ func TestConcurrentAuthorisations(t *testing.T) {
 						mu.Unlock()
 						switch rng.IntN(3) {
 						case 0:
-							if _, err := s.Capture(ctx, "terminal", newKey(), cards.CaptureRequest{AuthorisationID: a.ID}); err != nil {
+							if _, err := s.Capture(ctx, "terminal", cardstest.NewKey(), terminal.CaptureRequest{AuthorisationID: a.ID}); err != nil {
 								errs <- err
 								return
 							}
@@ -66,7 +65,7 @@ func TestConcurrentAuthorisations(t *testing.T) {
 							captured += amount
 							mu.Unlock()
 						case 1:
-							if _, err := s.Void(ctx, "terminal", newKey(), cards.VoidRequest{AuthorisationID: a.ID}); err != nil {
+							if _, err := s.Void(ctx, "terminal", cardstest.NewKey(), terminal.VoidRequest{AuthorisationID: a.ID}); err != nil {
 								errs <- err
 								return
 							}
@@ -82,7 +81,7 @@ func TestConcurrentAuthorisations(t *testing.T) {
 			for err := range errs {
 				t.Fatal(err)
 			}
-			posted, held := checkLedger(t, db, f.account.ID)
+			posted, held := cardstest.CheckLedger(t, db, f.Account.ID)
 			if posted+held > cardstest.Limit {
 				t.Errorf("posted %d + held %d passes the limit %d", posted, held, cardstest.Limit)
 			}
@@ -92,7 +91,7 @@ func TestConcurrentAuthorisations(t *testing.T) {
 			// The amounts were chosen so that the account runs out: some were
 			// declined, or the test proved nothing about the limit.
 			var declined int
-			if err := db.QueryRow(`SELECT count(*) FROM transactions WHERE account_id = $1 AND decline_reason = 'insufficient_credit'`, f.account.ID).Scan(&declined); err != nil {
+			if err := db.QueryRow(`SELECT count(*) FROM transactions WHERE account_id = $1 AND decline_reason = 'insufficient_credit'`, f.Account.ID).Scan(&declined); err != nil {
 				t.Fatal(err)
 			}
 			if declined == 0 || approved-voided < cardstest.Limit/2 {

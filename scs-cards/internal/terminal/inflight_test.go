@@ -1,9 +1,8 @@
-package cards
+package terminal
 
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"testing"
 )
 
@@ -18,7 +17,7 @@ func TestInFlightKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	var e APIError
-	if reply.Status != http.StatusConflict || json.Unmarshal(reply.Body, &e) != nil || e.Error.Code != "request_in_progress" {
-		t.Errorf("a key in flight: %d %s, want 409 request_in_progress", reply.Status, reply.Body)
+	if reply.Outcome != Conflicting || json.Unmarshal(reply.Body, &e) != nil || e.Error.Code != "request_in_progress" {
+		t.Errorf("a key in flight: %d %s, want Conflicting request_in_progress", reply.Outcome, reply.Body)
 	}
 }
