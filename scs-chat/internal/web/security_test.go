@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"errors"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/scs-platform/shared-events/contracts"
+	"github.com/scs-platform/shared-events/httpkit/pages"
 )
 
 // TestOthersConversationsAreNotFound is the IDOR check: a conversation is
@@ -262,6 +265,10 @@ func TestStaticFiles(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			r := s.visitor(t).get("/chat/static/" + name)
 			want, err := os.ReadFile("static/" + name)
+			if errors.Is(err, fs.ErrNotExist) {
+				// The platform's own assets come from the kit (routing.Prefix).
+				want, err = fs.ReadFile(pages.Assets(), name)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

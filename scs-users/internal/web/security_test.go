@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/scs-platform/shared-events/httpkit/pages"
 	"github.com/scs-platform/shared-events/testkit/servicetest"
 )
 
@@ -246,17 +249,22 @@ func TestTextThatIsNotUTF8(t *testing.T) {
 	}
 }
 
-// TestStaticFiles: the assets come from scs-users itself, with their own
+// TestStaticFiles: the assets come from scs-users itself (site.css from the kit), with their own
 // types (a script served as anything else is refused under nosniff).
 func TestStaticFiles(t *testing.T) {
 	s := newSite(t, servicetest.SQLite)
 	for name, types := range map[string][]string{
 		"site.css":   {"text/css"},
+		"users.css":  {"text/css"},
 		"include.js": {"text/javascript", "application/javascript"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := s.browser(t).get("/users/static/" + name)
 			want, err := os.ReadFile("static/" + name)
+			if errors.Is(err, fs.ErrNotExist) {
+				// The platform's own assets come from the kit (routing.Prefix).
+				want, err = fs.ReadFile(pages.Assets(), name)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

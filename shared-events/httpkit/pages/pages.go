@@ -5,6 +5,7 @@
 package pages
 
 import (
+	"embed"
 	"errors"
 	"io/fs"
 	"net/http"
@@ -129,3 +130,18 @@ const (
 	NotTextTitle   = "Not a valid address"
 	NotTextMessage = "The address holds characters that are not text."
 )
+
+//go:embed static
+var static embed.FS
+
+// Assets are the platform's own assets, which every system serves beside its
+// own under /<system>/static/ (see routing.Prefix): site.css, the base look
+// that makes the three systems one application. A system's own look goes in
+// its own stylesheet, loaded after it.
+func Assets() fs.FS {
+	sub, err := fs.Sub(static, "static")
+	if err != nil {
+		panic(err) // the embedded directory is there, or this does not build
+	}
+	return sub
+}

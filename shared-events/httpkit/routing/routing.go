@@ -39,14 +39,22 @@ func NewRouter(ops Operations) *chi.Mux {
 }
 
 // Prefix serves a system's bare prefix ("/chat") as a permanent redirect to
-// its page ("/chat/") and its embedded assets under prefix+"/static/". A
-// system serves its pages under its prefix even when reached directly, so that
-// the front door never rewrites paths.
+// its page ("/chat/"), and under prefix+"/static/" the platform's assets
+// (pages.Assets: site.css) and the system's own. A system serves its pages
+// under its prefix even when reached directly, so that the front door never
+// rewrites paths.
 func Prefix(r chi.Router, prefix string, assets fs.FS) {
 	r.Get(prefix, func(w http.ResponseWriter, req *http.Request) {
 		http.Redirect(w, req, prefix+"/", http.StatusMovedPermanently)
 	})
-	r.Handle(prefix+"/static/*", http.StripPrefix(prefix+"/static/", pages.StaticFiles(assets)))
+	static := prefix + "/static/"
+	platform := http.StripPrefix(static, pages.StaticFiles(pages.Assets()))
+	shared, _ := fs.ReadDir(pages.Assets(), ".")
+	for _, f := range shared {
+		// chi prefers a route without a wildcard: the platform's copy wins.
+		r.Handle(static+f.Name(), platform)
+	}
+	r.Handle(static+"*", http.StripPrefix(static, pages.StaticFiles(assets)))
 }
 
 // Pattern names the route a request matched, for the request metrics. It
