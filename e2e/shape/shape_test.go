@@ -146,3 +146,35 @@ func TestNoSystemCopiesTheKit(t *testing.T) {
 		}
 	}
 }
+
+// httpPackages are the packages of a system that speak HTTP: its web package,
+// and scs-chat's live, the websocket transport of its pages. The packages of
+// what a system owns answer with results and errors; web decides the status.
+var httpPackages = map[string]bool{"cmd": true, "web": true, "live": true}
+
+func TestNoNetHTTPBelowWeb(t *testing.T) {
+	for _, s := range systems {
+		dir := filepath.Join(root, "scs-"+s, "internal")
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			rel, _ := filepath.Rel(dir, path)
+			pkg, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
+			if httpPackages[pkg] {
+				return nil
+			}
+			src, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if bytes.Contains(src, []byte(`"net/http"`)) {
+				t.Errorf("scs-%s/internal/%s imports net/http: what a system owns answers with results and errors, and web decides the status", s, filepath.ToSlash(rel))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
