@@ -12,8 +12,10 @@ import (
 )
 
 func TestCommittedEventsAreAppliedExactlyOnce(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, b.Open)
 			c := w.newConsumer()
 			// Without a feed, only events published after the queue exists reach it.
@@ -45,8 +47,10 @@ func sequenced(ev cloudevent.Event, seq int64) []byte {
 }
 
 func TestDuplicateAndReorderedDeliveriesEndAtTheNewestVersion(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, b.Open)
 			c := w.newConsumer()
 			w.declare(c)
@@ -71,8 +75,10 @@ func TestDuplicateAndReorderedDeliveriesEndAtTheNewestVersion(t *testing.T) {
 // Apply is the path the queue and the bootstrap share; without the broker each
 // outcome can be seen.
 func TestApplyOutcomes(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, b.Open)
 			c := w.newConsumer()
 			v1, v2, v3 := w.event("y", 1), w.event("y", 2), w.event("y", 3)

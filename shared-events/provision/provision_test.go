@@ -35,7 +35,7 @@ type platform struct {
 
 func newPlatform(t *testing.T) *platform {
 	t.Helper()
-	base := servicetest.AMQPURL(t)
+	base := servicetest.BrokerURL(t)
 	ctx := context.Background()
 	if err := provision.Available(ctx); err != nil {
 		servicetest.Unavailable(t, "rabbitmqctl (to make users and a virtual host)", err)
