@@ -76,7 +76,7 @@ func TestComposeRunsTheBrokerSetup(t *testing.T) {
 // user exactly its identity's permissions, declares the exchanges, and, run
 // again with a new password, rotates it.
 func TestBrokerSetupProvisionsTheIdentitiesOnARealBroker(t *testing.T) {
-	base := servicetest.AMQPURL(t)
+	base := servicetest.BrokerURL(t)
 	ctx := context.Background()
 	if err := provision.Available(ctx); err != nil {
 		servicetest.Unavailable(t, "rabbitmqctl", err)

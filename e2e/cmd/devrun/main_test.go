@@ -34,7 +34,7 @@ func TestBrokerUnreachable(t *testing.T) {
 // With rabbitmqctl, each system gets a user of its own in devrun's virtual host,
 // with its own permissions only, and the users go when devrun stops.
 func TestEachSystemGetsItsOwnBrokerUser(t *testing.T) {
-	base := servicetest.AMQPURL(t)
+	base := servicetest.BrokerURL(t)
 	if err := provision.Available(context.Background()); err != nil {
 		servicetest.Unavailable(t, "rabbitmqctl", err)
 	}
@@ -85,7 +85,7 @@ func TestEachSystemGetsItsOwnBrokerUser(t *testing.T) {
 // one line.
 func TestWithoutRabbitmqctlEverySystemUsesTheGivenURL(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
-	const given = "amqp://dev:secret@localhost:5672/"
+	const given = "amqp://dev:secret@broker.example:5672/"
 	var out bytes.Buffer
 	urls, remove := brokerUsers(context.Background(), given, "scs-dev", &out)
 	defer remove()
@@ -95,7 +95,7 @@ func TestWithoutRabbitmqctlEverySystemUsesTheGivenURL(t *testing.T) {
 		}
 	}
 	said := out.String()
-	if strings.Count(said, "\n") != 1 || !strings.HasPrefix(said, "Every system connects as the user of amqp://dev:xxxxx@localhost:5672/: no broker user of its own (") {
+	if strings.Count(said, "\n") != 1 || !strings.HasPrefix(said, "Every system connects as the user of amqp://dev:xxxxx@broker.example:5672/: no broker user of its own (") {
 		t.Errorf("devrun says %q, want one line on the fallback", said)
 	}
 	if strings.Contains(said, "secret") {

@@ -41,8 +41,10 @@ func join(t *testing.T, s *chat.Service, user string, at matching.Point, rangeKm
 }
 
 func TestMatchmaking(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			db := b.Open(t)
 			s, notes := chattest.NewService(t, db)
 			ctx := context.Background()
@@ -91,6 +93,7 @@ func TestMatchmaking(t *testing.T) {
 }
 
 func TestMatchmakingHonoursBothRangesBlocksAndFairness(t *testing.T) {
+	t.Parallel()
 	db := servicetest.SQLite(t)
 	s, _ := chattest.NewService(t, db)
 	ctx := context.Background()
@@ -156,6 +159,7 @@ func TestMatchmakingHonoursBothRangesBlocksAndFairness(t *testing.T) {
 }
 
 func TestJoinRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	s, _ := chattest.NewService(t, servicetest.SQLite(t))
 	for _, tc := range []struct {
 		at      matching.Point
@@ -180,8 +184,10 @@ func TestJoinRefusesBadInput(t *testing.T) {
 // user ends in at most one conversation, and every conversation's members are
 // within both ranges.
 func TestConcurrentJoinsNeverMatchTwice(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			db := b.Open(t)
 			s1, _ := chattest.NewService(t, db)
 			instances := []*chat.Service{s1}
@@ -262,6 +268,7 @@ func TestConcurrentJoinsNeverMatchTwice(t *testing.T) {
 // matched by a join through another, and a stop through the second is seen by
 // the first.
 func TestInstancesShareTheWaitingRoom(t *testing.T) {
+	t.Parallel()
 	db := servicetest.Postgres(t)
 	s1, _ := chattest.NewService(t, db)
 	s2, _ := chattest.NewService(t, db)
@@ -284,6 +291,7 @@ func TestInstancesShareTheWaitingRoom(t *testing.T) {
 }
 
 func TestSweepEndsQuietAndLongWaits(t *testing.T) {
+	t.Parallel()
 	db := servicetest.SQLite(t)
 	s, _ := chattest.NewService(t, db)
 	now := time.Now()
@@ -332,8 +340,10 @@ func TestSweepEndsQuietAndLongWaits(t *testing.T) {
 }
 
 func TestMessages(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			db := b.Open(t)
 			s, notes := chattest.NewService(t, db)
 			ctx := context.Background()
@@ -419,8 +429,10 @@ func TestMessages(t *testing.T) {
 }
 
 func TestConcurrentSendsGetDistinctSequenceNumbers(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			s, _ := chattest.NewService(t, b.Open(t))
 			ctx := context.Background()
 			ada, bob := newID(), newID()
@@ -466,6 +478,7 @@ func TestConcurrentSendsGetDistinctSequenceNumbers(t *testing.T) {
 }
 
 func TestSendIsRateLimitedPerUser(t *testing.T) {
+	t.Parallel()
 	s, _ := chattest.NewService(t, servicetest.SQLite(t))
 	now := time.Now()
 	s.Messages = &ratelimit.Memory{Rate: ratelimit.Rate{Burst: 3, Every: time.Second}, Now: func() time.Time { return now }}
@@ -497,8 +510,10 @@ func TestSendIsRateLimitedPerUser(t *testing.T) {
 }
 
 func TestReportIsPublishedWithTheReport(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			db := b.Open(t)
 			s, _ := chattest.NewService(t, db)
 			ctx := context.Background()

@@ -23,8 +23,10 @@ func userEvent(t *testing.T, p contracts.Payload, version int64) cloudevent.Even
 }
 
 func TestABanEndsTheWaitAndTheConversationAndIsRecorded(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			db := b.Open(t)
 			s, _ := chattest.NewService(t, db)
 			ctx := context.Background()

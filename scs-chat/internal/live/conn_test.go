@@ -18,13 +18,14 @@ import (
 )
 
 func TestASentMessageIsAckedAndDeliveredToEveryMember(t *testing.T) {
+	t.Parallel()
 	backend := newFakeBackend(map[string][]string{"c1": {"alice", "bob"}})
 	ts := startServer(t, Config{Backend: backend})
 	alice := ts.dial(t, "alice")
 	aliceTab2 := ts.dial(t, "alice")
 	bob := ts.dial(t, "bob")
 	carol := ts.dial(t, "carol")
-	servicetest.Eventually(t, 5*time.Second, "the connections", func() bool {
+	servicetest.Eventually(t, readTimeout, "the connections", func() bool {
 		return ts.hub.Connections("alice") == 2 && ts.hub.Connections("bob") == 1 && ts.hub.Connections("carol") == 1
 	})
 
@@ -43,10 +44,11 @@ func TestASentMessageIsAckedAndDeliveredToEveryMember(t *testing.T) {
 }
 
 func TestResendingAClientIDGetsTheSameAck(t *testing.T) {
+	t.Parallel()
 	backend := newFakeBackend(map[string][]string{"c1": {"alice", "bob"}})
 	ts := startServer(t, Config{Backend: backend})
 	alice := ts.dial(t, "alice")
-	servicetest.Eventually(t, 5*time.Second, "alice to connect", func() bool { return ts.hub.Connections("alice") == 1 })
+	servicetest.Eventually(t, readTimeout, "alice to connect", func() bool { return ts.hub.Connections("alice") == 1 })
 
 	alice.write(ClientFrame{Type: FrameSend, Conversation: "c1", ClientID: "k-1", Text: "once"})
 	alice.expect(serverFrame{Type: "message", Conversation: "c1", Seq: 1, From: "alice", ClientID: "k-1", Text: "once", SentAt: "2025-06-01T12:00:00.123456789Z"})
@@ -63,6 +65,7 @@ func TestResendingAClientIDGetsTheSameAck(t *testing.T) {
 }
 
 func TestBackendErrorsReachTheSenderInPlainWords(t *testing.T) {
+	t.Parallel()
 	logs := &logBuffer{}
 	backend := newFakeBackend(map[string][]string{"c1": {"alice", "bob"}, "broken": {"alice"}})
 	ts := startServer(t, Config{Backend: backend, Logger: logs.logger()})
@@ -83,6 +86,7 @@ func TestBackendErrorsReachTheSenderInPlainWords(t *testing.T) {
 }
 
 func TestMalformedFramesGetAnErrorAndTheConnectionStaysUsable(t *testing.T) {
+	t.Parallel()
 	backend := newFakeBackend(map[string][]string{"c1": {"alice"}})
 	ts := startServer(t, Config{Backend: backend})
 	alice := ts.dial(t, "alice")
@@ -123,6 +127,7 @@ func TestMalformedFramesGetAnErrorAndTheConnectionStaysUsable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			alice.t = t
 			typ := websocket.MessageText
 			if tt.binary {
@@ -140,16 +145,18 @@ func TestMalformedFramesGetAnErrorAndTheConnectionStaysUsable(t *testing.T) {
 }
 
 func TestAFrameOverTheReadLimitClosesTheConnection(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, Config{ReadLimit: 1024})
 	alice := ts.dial(t, "alice")
 	alice.writeRaw(websocket.MessageText, []byte(`{"type":"ping","pad":"`+strings.Repeat("x", 1100)+`"}`))
 	alice.expectClosed(websocket.StatusMessageTooBig, "read limited at 1025 bytes")
-	if s := ts.nextEnded(t, 10*time.Second); !errors.Is(s.err, websocket.ErrMessageTooBig) {
+	if s := ts.nextEnded(t, readTimeout); !errors.Is(s.err, websocket.ErrMessageTooBig) {
 		t.Errorf("Serve = %v, want ErrMessageTooBig", s.err)
 	}
 }
 
 func TestResumeSendsTheMessagesAfterSeqInOrderAndInPages(t *testing.T) {
+	t.Parallel()
 	backend := newFakeBackend(map[string][]string{"c1": {"alice", "bob"}})
 	for i := range 450 {
 		if _, _, err := backend.store("bob", "c1", fmt.Sprintf("k%d", i), fmt.Sprintf("message %d", i+1)); err != nil {
@@ -173,7 +180,7 @@ func TestResumeSendsTheMessagesAfterSeqInOrderAndInPages(t *testing.T) {
 
 	// Caught up: nothing comes.
 	alice.write(ClientFrame{Type: FrameResume, Conversation: "c1", After: 450})
-	servicetest.Eventually(t, 5*time.Second, "the resume after 450 to ask the backend", func() bool { return len(backend.sinceCalls()) == 4 })
+	servicetest.Eventually(t, readTimeout, "the resume after 450 to ask the backend", func() bool { return len(backend.sinceCalls()) == 4 })
 	alice.pingPong()
 
 	alice.write(ClientFrame{Type: FrameResume, Conversation: "c9", After: 0})
@@ -181,11 +188,12 @@ func TestResumeSendsTheMessagesAfterSeqInOrderAndInPages(t *testing.T) {
 }
 
 func TestCloseEndsOnlyThatUsersConnections(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, Config{})
 	alice := ts.dial(t, "alice")
 	aliceTab2 := ts.dial(t, "alice")
 	bob := ts.dial(t, "bob")
-	servicetest.Eventually(t, 5*time.Second, "three connections", func() bool {
+	servicetest.Eventually(t, readTimeout, "three connections", func() bool {
 		return ts.hub.Connections("alice") == 2 && ts.hub.Connections("bob") == 1
 	})
 
@@ -193,7 +201,7 @@ func TestCloseEndsOnlyThatUsersConnections(t *testing.T) {
 	alice.expectClosed(StatusSessionEnded, "your session ended")
 	aliceTab2.expectClosed(StatusSessionEnded, "your session ended")
 	for range 2 {
-		if s := ts.nextEnded(t, 10*time.Second); s.user != "alice" || s.err != nil {
+		if s := ts.nextEnded(t, readTimeout); s.user != "alice" || s.err != nil {
 			t.Errorf("Serve ended for %s with %v, want alice with nil", s.user, s.err)
 		}
 	}
@@ -207,17 +215,19 @@ func TestCloseEndsOnlyThatUsersConnections(t *testing.T) {
 }
 
 func TestAnEndingServeContextClosesWithGoingAway(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, Config{})
 	alice := ts.dial(t, "alice")
 	alice.pingPong()
 	ts.shutdown()
 	alice.expectClosed(websocket.StatusGoingAway, "the server is restarting")
-	if s := ts.nextEnded(t, 10*time.Second); s.err != nil {
+	if s := ts.nextEnded(t, readTimeout); s.err != nil {
 		t.Errorf("Serve = %v, want nil", s.err)
 	}
 }
 
 func TestOnlyTheSameOriginOrAnAllowedOneMayConnect(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, Config{OriginPatterns: []string{"chat.example.com"}})
 	host := strings.TrimPrefix(ts.srv.URL, "http://")
 	tests := []struct {
@@ -233,7 +243,7 @@ func TestOnlyTheSameOriginOrAnAllowedOneMayConnect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.origin, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
 			defer cancel()
 			h := http.Header{}
 			if tt.origin != "" {
@@ -249,7 +259,7 @@ func TestOnlyTheSameOriginOrAnAllowedOneMayConnect(t *testing.T) {
 			if ws != nil {
 				ws.Close(websocket.StatusNormalClosure, "")
 			}
-			s := ts.nextEnded(t, 10*time.Second)
+			s := ts.nextEnded(t, readTimeout)
 			if refused := s.err != nil && strings.Contains(s.err.Error(), "refuse websocket"); refused != (tt.want == http.StatusForbidden) {
 				t.Errorf("Serve = %v", s.err)
 			}
@@ -258,6 +268,7 @@ func TestOnlyTheSameOriginOrAnAllowedOneMayConnect(t *testing.T) {
 }
 
 func TestNewHubRefusesAnOriginPatternThatAllowsEveryone(t *testing.T) {
+	t.Parallel()
 	for _, p := range []string{"*", "[bad"} {
 		if _, err := NewHub(Config{Backend: newFakeBackend(nil), OriginPatterns: []string{p}}); err == nil {
 			t.Errorf("NewHub accepted origin pattern %q", p)
@@ -280,11 +291,12 @@ func dialSlow(t *testing.T, ts *testServer, user string) *client {
 }
 
 func TestASlowClientIsDisconnectedWithoutHoldingUpOthers(t *testing.T) {
+	t.Parallel()
 	// The write timeout is long: this client is ended by its queue overflowing.
 	ts := startServer(t, Config{WriteTimeout: time.Minute})
 	dialSlow(t, ts, "slow")
 	fast := ts.dial(t, "fast")
-	servicetest.Eventually(t, 5*time.Second, "both to connect", func() bool { return ts.hub.Connections("slow") == 1 && ts.hub.Connections("fast") == 1 })
+	servicetest.Eventually(t, readTimeout, "both to connect", func() bool { return ts.hub.Connections("slow") == 1 && ts.hub.Connections("fast") == 1 })
 
 	big := Ended("c1", strings.Repeat("x", 16<<10))
 	ctx := context.Background()
@@ -302,12 +314,12 @@ func TestASlowClientIsDisconnectedWithoutHoldingUpOthers(t *testing.T) {
 		if err := ts.hub.Deliver(ctx, []string{"fast"}, small); err != nil {
 			t.Fatal(err)
 		}
-		f, err := fast.tryRead(2 * time.Second)
+		f, err := fast.tryRead(readTimeout)
 		if err != nil || f != (serverFrame{Type: "ended", Conversation: fmt.Sprintf("c%d", i), By: "partner"}) {
 			t.Fatalf("frame %d for the fast client: %+v, %v", i, f, err)
 		}
 	}
-	if s := ts.nextEnded(t, 10*time.Second); s.user != "slow" || !errors.Is(s.err, ErrTooSlow) {
+	if s := ts.nextEnded(t, readTimeout); s.user != "slow" || !errors.Is(s.err, ErrTooSlow) {
 		t.Errorf("Serve ended for %s with %v, want slow with ErrTooSlow", s.user, s.err)
 	}
 	fast.pingPong()
@@ -317,10 +329,13 @@ func TestASlowClientIsDisconnectedWithoutHoldingUpOthers(t *testing.T) {
 }
 
 func TestAWriteThatTakesTooLongEndsTheConnection(t *testing.T) {
-	ts := startServer(t, Config{WriteTimeout: 500 * time.Millisecond})
+	t.Parallel()
+	// Long enough that the fast client's small write never hits it on a
+	// machine under load; the slow one's never finishes.
+	ts := startServer(t, Config{WriteTimeout: 2 * time.Second})
 	dialSlow(t, ts, "slow")
 	fast := ts.dial(t, "fast")
-	servicetest.Eventually(t, 5*time.Second, "both to connect", func() bool { return ts.hub.Connections("slow") == 1 && ts.hub.Connections("fast") == 1 })
+	servicetest.Eventually(t, readTimeout, "both to connect", func() bool { return ts.hub.Connections("slow") == 1 && ts.hub.Connections("fast") == 1 })
 
 	// One frame far larger than the socket buffers: its write cannot finish.
 	if err := ts.hub.Deliver(context.Background(), []string{"slow"}, Ended("c1", strings.Repeat("x", 8<<20))); err != nil {
@@ -330,30 +345,34 @@ func TestAWriteThatTakesTooLongEndsTheConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	fast.expect(serverFrame{Type: "ended", Conversation: "c1", By: "partner"})
-	if s := ts.nextEnded(t, 10*time.Second); s.user != "slow" || !errors.Is(s.err, ErrTooSlow) {
+	if s := ts.nextEnded(t, readTimeout); s.user != "slow" || !errors.Is(s.err, ErrTooSlow) {
 		t.Errorf("Serve ended for %s with %v, want slow with ErrTooSlow", s.user, s.err)
 	}
 }
 
 func TestAClientThatStopsAnsweringPingsIsDisconnected(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, Config{PingInterval: 50 * time.Millisecond, PongTimeout: 200 * time.Millisecond})
 	// A client that does not read does not answer pings either.
 	ts.dial(t, "alice")
-	if s := ts.nextEnded(t, 10*time.Second); !errors.Is(s.err, ErrNoPong) {
+	if s := ts.nextEnded(t, readTimeout); !errors.Is(s.err, ErrNoPong) {
 		t.Errorf("Serve = %v, want ErrNoPong", s.err)
 	}
 }
 
 func TestAClientThatAnswersPingsStaysConnected(t *testing.T) {
-	ts := startServer(t, Config{PingInterval: 20 * time.Millisecond, PongTimeout: 100 * time.Millisecond})
+	t.Parallel()
+	// The pong may take long (a machine under load): a ping waits for its
+	// pong before the next is sent, so 20 pings are 20 pongs.
+	ts := startServer(t, Config{PingInterval: 20 * time.Millisecond, PongTimeout: 10 * time.Second})
 	var pings atomic.Int32
 	alice := dialURL(t, ts.srv.URL, "alice", &websocket.DialOptions{
 		OnPingReceived: func(context.Context, []byte) bool { pings.Add(1); return true },
 	})
-	// Reading answers the pings. Had one gone unanswered, the connection would
-	// have ended after 100 ms, and with it the pings.
+	// Reading answers the pings. Had one gone unanswered, the pings would have
+	// stopped, and the connection ended.
 	go alice.ws.Read(context.Background())
-	servicetest.Eventually(t, 10*time.Second, "20 pings", func() bool { return pings.Load() >= 20 })
+	servicetest.Eventually(t, readTimeout, "20 pings", func() bool { return pings.Load() >= 20 })
 	select {
 	case s := <-ts.ended:
 		t.Fatalf("the connection ended: %v", s.err)
@@ -365,6 +384,7 @@ func TestAClientThatAnswersPingsStaysConnected(t *testing.T) {
 }
 
 func TestDeliverRefusesAFrameThatIsNotAnObjectWithAType(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, Config{})
 	for _, frame := range []string{`"hi"`, `{"url":"/x"}`, `{"type":""}`, `{"type":"x"} {}`, "{\"type\":\"x\",\"a\":\"\xff\"}"} {
 		if err := ts.hub.Deliver(context.Background(), []string{"alice"}, []byte(frame)); err == nil {
@@ -374,9 +394,10 @@ func TestDeliverRefusesAFrameThatIsNotAnObjectWithAType(t *testing.T) {
 }
 
 func TestMatchedFrame(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, Config{})
 	alice := ts.dial(t, "alice")
-	servicetest.Eventually(t, 5*time.Second, "alice to connect", func() bool { return ts.hub.Connections("alice") == 1 })
+	servicetest.Eventually(t, readTimeout, "alice to connect", func() bool { return ts.hub.Connections("alice") == 1 })
 	if err := ts.hub.Deliver(context.Background(), []string{"alice", "alice"}, Matched("/chat/conversations/c-42")); err != nil {
 		t.Fatal(err)
 	}

@@ -78,21 +78,18 @@ func (h *Hub) Run(ctx context.Context) error {
 	return nil
 }
 
-// publish hands e to the publisher without waiting.
+// publish hands e to the publisher without waiting. The publisher stamps it
+// (At, Seq) as it sends it: stamped here, two frames delivered at once from
+// two goroutines could reach the publisher in the other order than their
+// counts, and the other instances would refuse the one that came second as a
+// replay (see fresh).
 func (h *Hub) publish(e envelope) {
-	e.At, e.Seq = time.Now().UnixMilli(), h.pubSeq.Add(1)
-	body, err := json.Marshal(e)
-	if err != nil {
-		// The frame was checked by Deliver; nothing else can fail to encode.
-		h.logger.Error("live: encode publication", "err", err)
-		return
-	}
 	if !h.publishing.Load() {
 		h.dropped("the publisher is not connected")
 		return
 	}
 	select {
-	case h.publications <- body:
+	case h.publications <- e:
 	default:
 		h.dropped("the publish queue is full")
 	}
@@ -142,10 +139,17 @@ func (h *Hub) publishSession(ctx context.Context, conn *amqp.Connection) error {
 			return ctx.Err()
 		case err := <-closed:
 			return fmt.Errorf("live: publish channel closed: %w", err)
-		case body := <-h.publications:
+		case e := <-h.publications:
+			e.At, e.Seq = time.Now().UnixMilli(), h.pubSeq.Add(1)
+			body, err := json.Marshal(e)
+			if err != nil {
+				// The frame was checked by Deliver; nothing else can fail to encode.
+				h.logger.Error("live: encode publication", "err", err)
+				continue
+			}
 			// A publish blocks only while the broker stops reading (a resource
 			// alarm); Deliver does not wait for it, and the queue in front sheds.
-			err := ch.PublishWithContext(ctx, h.cfg.Exchange, "", false, false, amqp.Publishing{
+			err = ch.PublishWithContext(ctx, h.cfg.Exchange, "", false, false, amqp.Publishing{
 				Headers:      amqp.Table{headerMAC: h.mac(body)},
 				ContentType:  "application/json",
 				DeliveryMode: amqp.Transient,

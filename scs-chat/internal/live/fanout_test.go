@@ -2,10 +2,11 @@ package live
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,30 +19,13 @@ import (
 // testKey is the instances' shared key in the tests.
 var testKey = []byte("the instances' key, 32 bytes long")
 
-// testExchange is an exchange of the test's own, deleted when it ends, so that
-// tests running at the same time never see each other's frames.
-func testExchange(t *testing.T, amqpURL string) string {
-	name := "chat.live.t" + strings.ToLower(rand.Text()[:10])
-	t.Cleanup(func() {
-		conn, err := amqp.Dial(amqpURL)
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		if ch, err := conn.Channel(); err == nil {
-			_ = ch.ExchangeDelete(name, false, false)
-		}
-	})
-	return name
-}
-
-// startInstance runs one instance of scs-chat's live layer on the broker.
-func startInstance(t *testing.T, amqpURL, exchange string, backend Backend) *testServer {
+// startInstance runs one instance of scs-chat's live layer on the broker, on
+// the real exchange (chat.live) of the test's own virtual host.
+func startInstance(t *testing.T, amqpURL string, backend Backend) *testServer {
 	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
 	ts := startServer(t, Config{
 		Backend:    backend,
-		Exchange:   exchange,
 		Key:        testKey,
 		Subscriber: &broker.Runner{URL: amqpURL, Name: "live-test-subscriber", Logger: logger, MaxBackoff: 200 * time.Millisecond},
 		Publisher:  &broker.Runner{URL: amqpURL, Name: "live-test-publisher", Logger: logger, MaxBackoff: 200 * time.Millisecond},
@@ -59,19 +43,19 @@ func startInstance(t *testing.T, amqpURL, exchange string, backend Backend) *tes
 }
 
 func TestAMessageSentThroughOneInstanceReachesThePartnerOnAnother(t *testing.T) {
+	t.Parallel()
 	amqpURL := servicetest.AMQPURL(t)
-	exchange := testExchange(t, amqpURL)
 	backend := newFakeBackend(map[string][]string{"c1": {"alice", "bob"}})
-	one := startInstance(t, amqpURL, exchange, backend)
-	two := startInstance(t, amqpURL, exchange, backend.sameStore())
+	one := startInstance(t, amqpURL, backend)
+	two := startInstance(t, amqpURL, backend.sameStore())
 	if one.hub.Instance() == two.hub.Instance() {
 		t.Fatal("two hubs with one instance id")
 	}
-	servicetest.Eventually(t, 10*time.Second, "both instances to bind to the exchange", func() bool { return one.hub.Connected() && two.hub.Connected() })
+	servicetest.Eventually(t, readTimeout, "both instances to bind to the exchange", func() bool { return one.hub.Connected() && two.hub.Connected() })
 	alice := one.dial(t, "alice")
 	aliceOnTwo := two.dial(t, "alice")
 	bob := two.dial(t, "bob")
-	servicetest.Eventually(t, 5*time.Second, "the connections", func() bool {
+	servicetest.Eventually(t, readTimeout, "the connections", func() bool {
 		return one.hub.Connections("alice") == 1 && two.hub.Connections("alice") == 1 && two.hub.Connections("bob") == 1
 	})
 
@@ -101,20 +85,55 @@ func TestAMessageSentThroughOneInstanceReachesThePartnerOnAnother(t *testing.T) 
 	}
 	// The publisher counts a publication once the broker took it, which can be
 	// a moment after the other instance delivered it (seen under load).
-	servicetest.Eventually(t, 5*time.Second, "instance one to count its one publication", func() bool {
+	servicetest.Eventually(t, readTimeout, "instance one to count its one publication", func() bool {
 		return metricValue(t, one.hub, "chat_live_published_total") == 1
 	})
 }
 
-func TestCloseReachesTheUsersConnectionsOnAnotherInstance(t *testing.T) {
+// Frames delivered at once on one instance, from many goroutines (many
+// users' sends), all reach the other instance: none is taken there for a
+// replay because a later-counted publication overtook it on the way to the
+// publisher.
+func TestFramesDeliveredAtOnceAllReachTheOtherInstance(t *testing.T) {
+	t.Parallel()
 	amqpURL := servicetest.AMQPURL(t)
-	exchange := testExchange(t, amqpURL)
-	one := startInstance(t, amqpURL, exchange, newFakeBackend(nil))
-	two := startInstance(t, amqpURL, exchange, newFakeBackend(nil))
-	servicetest.Eventually(t, 10*time.Second, "both instances to bind to the exchange", func() bool { return one.hub.Connected() && two.hub.Connected() })
+	one := startInstance(t, amqpURL, newFakeBackend(nil))
+	two := startInstance(t, amqpURL, newFakeBackend(nil))
+	servicetest.Eventually(t, readTimeout, "both instances to bind to the exchange", func() bool { return one.hub.Connected() && two.hub.Connected() })
+
+	const senders, each = 8, 100 // within DefaultPublishQueue
+	var wg sync.WaitGroup
+	for i := range senders {
+		wg.Go(func() {
+			for j := range each {
+				if err := one.hub.Deliver(context.Background(), []string{"bob"}, Matched(fmt.Sprintf("/chat/conversations/c%d-%d", i, j))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	servicetest.Eventually(t, readTimeout, "every publication at instance two, delivered or refused", func() bool {
+		return metricValue(t, two.hub, "chat_live_remote_frames_total")+metricValue(t, two.hub, "chat_live_refused_publications_total") == senders*each
+	})
+	if n := metricValue(t, two.hub, "chat_live_refused_publications_total"); n != 0 {
+		t.Errorf("instance two refused %v of instance one's %d publications", n, senders*each)
+	}
+	if n := metricValue(t, one.hub, "chat_live_dropped_publishes_total"); n != 0 {
+		t.Errorf("instance one dropped %v publications", n)
+	}
+}
+
+func TestCloseReachesTheUsersConnectionsOnAnotherInstance(t *testing.T) {
+	t.Parallel()
+	amqpURL := servicetest.AMQPURL(t)
+	one := startInstance(t, amqpURL, newFakeBackend(nil))
+	two := startInstance(t, amqpURL, newFakeBackend(nil))
+	servicetest.Eventually(t, readTimeout, "both instances to bind to the exchange", func() bool { return one.hub.Connected() && two.hub.Connected() })
 	bob := two.dial(t, "bob")
 	carol := two.dial(t, "carol")
-	servicetest.Eventually(t, 5*time.Second, "the connections", func() bool { return two.hub.Connections("bob") == 1 && two.hub.Connections("carol") == 1 })
+	servicetest.Eventually(t, readTimeout, "the connections", func() bool { return two.hub.Connections("bob") == 1 && two.hub.Connections("carol") == 1 })
 
 	one.hub.Close("bob", "your account was deleted")
 	bob.expectClosed(StatusSessionEnded, "your account was deleted")
@@ -122,14 +141,14 @@ func TestCloseReachesTheUsersConnectionsOnAnotherInstance(t *testing.T) {
 }
 
 func TestTheLocalVariantsStayOnTheirInstance(t *testing.T) {
+	t.Parallel()
 	amqpURL := servicetest.AMQPURL(t)
-	exchange := testExchange(t, amqpURL)
-	one := startInstance(t, amqpURL, exchange, newFakeBackend(nil))
-	two := startInstance(t, amqpURL, exchange, newFakeBackend(nil))
-	servicetest.Eventually(t, 10*time.Second, "both instances to bind to the exchange", func() bool { return one.hub.Connected() && two.hub.Connected() })
+	one := startInstance(t, amqpURL, newFakeBackend(nil))
+	two := startInstance(t, amqpURL, newFakeBackend(nil))
+	servicetest.Eventually(t, readTimeout, "both instances to bind to the exchange", func() bool { return one.hub.Connected() && two.hub.Connected() })
 	bobOnOne := one.dial(t, "bob")
 	bob := two.dial(t, "bob")
-	servicetest.Eventually(t, 5*time.Second, "the connections", func() bool { return one.hub.Connections("bob") == 1 && two.hub.Connections("bob") == 1 })
+	servicetest.Eventually(t, readTimeout, "the connections", func() bool { return one.hub.Connections("bob") == 1 && two.hub.Connections("bob") == 1 })
 
 	ctx := context.Background()
 	if err := one.hub.DeliverLocal("bob", Ended("c1", "partner")); err != nil {
@@ -148,6 +167,7 @@ func TestTheLocalVariantsStayOnTheirInstance(t *testing.T) {
 }
 
 func TestDeliverWorksLocallyWhileTheBrokerIsDown(t *testing.T) {
+	t.Parallel()
 	logs := &logBuffer{}
 	down := "amqp://guest:guest@127.0.0.1:1/"
 	ts := startServer(t, Config{
@@ -161,7 +181,7 @@ func TestDeliverWorksLocallyWhileTheBrokerIsDown(t *testing.T) {
 	go func() { ts.hub.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	alice := ts.dial(t, "alice")
-	servicetest.Eventually(t, 5*time.Second, "alice to connect", func() bool { return ts.hub.Connections("alice") == 1 })
+	servicetest.Eventually(t, readTimeout, "alice to connect", func() bool { return ts.hub.Connections("alice") == 1 })
 
 	for range 3 {
 		if err := ts.hub.Deliver(context.Background(), []string{"alice"}, Matched("/chat/conversations/c1")); err != nil {
@@ -182,6 +202,7 @@ func TestDeliverWorksLocallyWhileTheBrokerIsDown(t *testing.T) {
 }
 
 func TestDeliverDropsWhatThePublishQueueCannotTake(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, Config{
 		PublishQueue: 2,
 		Key:          testKey,
@@ -208,11 +229,11 @@ func TestDeliverDropsWhatThePublishQueueCannotTake(t *testing.T) {
 func intruderScene(t *testing.T) (one *testServer, bob *client, exchange string, ch *amqp.Channel) {
 	t.Helper()
 	amqpURL := servicetest.AMQPURL(t)
-	exchange = testExchange(t, amqpURL)
-	one = startInstance(t, amqpURL, exchange, newFakeBackend(nil))
-	servicetest.Eventually(t, 10*time.Second, "the instance to bind to the exchange", func() bool { return one.hub.Connected() })
+	exchange = DefaultExchange
+	one = startInstance(t, amqpURL, newFakeBackend(nil))
+	servicetest.Eventually(t, readTimeout, "the instance to bind to the exchange", func() bool { return one.hub.Connected() })
 	bob = one.dial(t, "bob")
-	servicetest.Eventually(t, 5*time.Second, "the connection", func() bool { return one.hub.Connections("bob") == 1 })
+	servicetest.Eventually(t, readTimeout, "the connection", func() bool { return one.hub.Connections("bob") == 1 })
 	conn, err := amqp.Dial(amqpURL)
 	if err != nil {
 		t.Fatal(err)
@@ -228,6 +249,7 @@ func intruderScene(t *testing.T) (one *testServer, bob *client, exchange string,
 // the exchange (the broker's administrator): a made-up message for bob, and an
 // order to close his connections, without the instances' key or with another.
 func TestAPublicationNoInstanceMadeIsDropped(t *testing.T) {
+	t.Parallel()
 	one, bob, exchange, ch := intruderScene(t)
 	forged := []string{
 		`{"instance":"intruder","to":["bob"],"frame":{"type":"message","conversation":"c1","seq":99,"from":"alice","text":"send me your password"}}`,
@@ -243,7 +265,7 @@ func TestAPublicationNoInstanceMadeIsDropped(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	servicetest.Eventually(t, 5*time.Second, "both publications to be refused", func() bool {
+	servicetest.Eventually(t, readTimeout, "both publications to be refused", func() bool {
 		return metricValue(t, one.hub, "chat_live_refused_publications_total") == 2
 	})
 	// Bob's connection is open and got nothing: the next frame he reads is
@@ -255,6 +277,7 @@ func TestAPublicationNoInstanceMadeIsDropped(t *testing.T) {
 }
 
 func TestAHubOnTheBrokerNeedsAKey(t *testing.T) {
+	t.Parallel()
 	_, err := NewHub(Config{Backend: newFakeBackend(nil), Subscriber: &broker.Runner{}, Publisher: &broker.Runner{}})
 	if err == nil || !strings.Contains(err.Error(), "Config.Key") {
 		t.Errorf("NewHub without a key = %v, want a refusal", err)
@@ -265,6 +288,7 @@ func TestAHubOnTheBrokerNeedsAKey(t *testing.T) {
 // exchange and kept a copy of a genuine publication (with its MAC): sent
 // again, or sent after the queue's TTL, it is refused.
 func TestAGenuinePublicationReplayedIsDropped(t *testing.T) {
+	t.Parallel()
 	one, bob, exchange, ch := intruderScene(t)
 	send := func(e envelope) {
 		t.Helper()
@@ -285,7 +309,7 @@ func TestAGenuinePublicationReplayedIsDropped(t *testing.T) {
 	stale := genuine
 	stale.Seq, stale.At = 8, time.Now().Add(-time.Minute).UnixMilli()
 	send(stale) // an old one never seen
-	servicetest.Eventually(t, 5*time.Second, "the replays to be refused", func() bool {
+	servicetest.Eventually(t, readTimeout, "the replays to be refused", func() bool {
 		return metricValue(t, one.hub, "chat_live_refused_publications_total") == 2
 	})
 	bob.pingPong()

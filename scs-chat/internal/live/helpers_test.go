@@ -196,7 +196,7 @@ func (ts *testServer) dial(t *testing.T, user string) *client {
 
 func dialURL(t *testing.T, serverURL, user string, opts *websocket.DialOptions) *client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
 	defer cancel()
 	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(serverURL, "http")+"/?user="+user, opts)
 	if err != nil {
@@ -224,7 +224,7 @@ type serverFrame struct {
 
 func (c *client) writeRaw(typ websocket.MessageType, data []byte) {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
 	defer cancel()
 	if err := c.ws.Write(ctx, typ, data); err != nil {
 		c.t.Fatalf("%s: write: %v", c.user, err)
@@ -240,10 +240,16 @@ func (c *client) write(f ClientFrame) {
 	c.writeRaw(websocket.MessageText, b)
 }
 
-// read returns the next frame, failing the test if none comes within 5 s.
+// readTimeout is how long a test waits for a frame it expects: long, because a
+// frame that comes is read at once, and a machine under load (the race
+// detector, other test binaries) can stall for seconds.
+const readTimeout = 20 * time.Second
+
+// read returns the next frame, failing the test if none comes within
+// readTimeout.
 func (c *client) read() serverFrame {
 	c.t.Helper()
-	f, err := c.tryRead(5 * time.Second)
+	f, err := c.tryRead(readTimeout)
 	if err != nil {
 		c.t.Fatalf("%s: read: %v", c.user, err)
 	}
@@ -288,7 +294,7 @@ func (c *client) pingPong() {
 func (c *client) expectClosed(code websocket.StatusCode, reason string) {
 	c.t.Helper()
 	for {
-		_, err := c.tryRead(10 * time.Second)
+		_, err := c.tryRead(readTimeout)
 		if err == nil {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,14 +94,14 @@ type Hub struct {
 
 	// publications waits for the publisher; subscribed and publishing say
 	// whether the sessions are up.
-	publications chan []byte
+	publications chan envelope
 	subscribed   atomic.Bool
 	publishing   atomic.Bool
 	// dropLog and refusedLog limit the warnings about dropped and refused
 	// publications.
 	dropLog, refusedLog sometimes
-	// pubSeq numbers this instance's publications; seen holds the newest seen
-	// from each other instance (see fresh).
+	// pubSeq numbers this instance's publications as the publisher sends them;
+	// seen holds the newest seen from each other instance (see fresh).
 	pubSeq atomic.Uint64
 	seen   map[string]seenInstance
 
@@ -141,7 +142,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		cfg:          cfg,
 		instance:     rand.Text()[:16],
 		users:        make(map[string]map[*conn]struct{}),
-		publications: make(chan []byte, cfg.PublishQueue),
+		publications: make(chan envelope, cfg.PublishQueue),
 		seen:         make(map[string]seenInstance),
 	}
 	h.logger = cfg.Logger.With("instance", h.instance)
@@ -191,7 +192,8 @@ func (h *Hub) Deliver(ctx context.Context, userIDs []string, frame []byte) error
 	}
 	h.deliverLocal(userIDs, frame)
 	if h.cfg.Publisher != nil {
-		h.publish(envelope{Instance: h.instance, To: userIDs, Frame: frame})
+		// The publisher encodes it later: a copy of the caller's slice.
+		h.publish(envelope{Instance: h.instance, To: slices.Clone(userIDs), Frame: frame})
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 )
 
 func TestParseClientFrameAccepts(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		frame string
@@ -30,6 +31,7 @@ func TestParseClientFrameAccepts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got, err := ParseClientFrame([]byte(tt.frame))
 			if err != nil {
 				t.Fatalf("ParseClientFrame(%s) = %v", tt.frame, err)
@@ -42,6 +44,7 @@ func TestParseClientFrameAccepts(t *testing.T) {
 }
 
 func TestParseClientFrameRefuses(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		frame    string
@@ -70,6 +73,7 @@ func TestParseClientFrameRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := ParseClientFrame([]byte(tt.frame))
 			var fe *FrameError
 			if !errors.As(err, &fe) {
@@ -86,6 +90,7 @@ func TestParseClientFrameRefuses(t *testing.T) {
 }
 
 func TestMessageFrame(t *testing.T) {
+	t.Parallel()
 	sentAt := time.Date(2025, 6, 1, 14, 0, 0, 5, time.FixedZone("CEST", 2*3600))
 	got := string(MessageFrame(Message{Conversation: "c", Seq: 7, From: "u1", ClientID: "k", Text: "<hi>", SentAt: sentAt}))
 	want := `{"type":"message","conversation":"c","seq":7,"from":"u1","client_id":"k","text":"\u003chi\u003e","sent_at":"2025-06-01T12:00:00.000000005Z"}`

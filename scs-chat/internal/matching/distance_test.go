@@ -6,6 +6,7 @@ import (
 )
 
 func TestDistanceKnown(t *testing.T) {
+	t.Parallel()
 	// Coordinates are the city centres of the Wikipedia infoboxes. The city
 	// distances are the commonly cited great-circle figures (e.g. the Movable
 	// Type haversine calculator, movable-type.co.uk/scripts/latlong.html, gives
@@ -32,6 +33,7 @@ func TestDistanceKnown(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			for _, d := range []float64{Distance(tt.a, tt.b), Distance(tt.b, tt.a)} {
 				if math.Abs(d-tt.want) > 0.005*tt.want+1e-9 {
 					t.Errorf("Distance = %.4f km, want %.4f km ±0.5%%", d, tt.want)
@@ -42,6 +44,7 @@ func TestDistanceKnown(t *testing.T) {
 }
 
 func TestPointValid(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		p    Point
 		want bool

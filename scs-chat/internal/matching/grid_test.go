@@ -42,6 +42,7 @@ func chordSqOf(km float64) float64 {
 // can reach (< 1,000 km), within the grid spacing of the nearest grid point,
 // else searches would visit far more cells than they need.
 func TestLowerBound(t *testing.T) {
+	t.Parallel()
 	const seed = 11
 	r := rand.New(rand.NewPCG(seed, seed))
 	bands := newBands()
@@ -90,6 +91,7 @@ func TestLowerBound(t *testing.T) {
 // rests on: walking a band east or west from the joiner's column, bounds never
 // decrease.
 func TestBoundsGrowAlongWalks(t *testing.T) {
+	t.Parallel()
 	const seed = 12
 	r := rand.New(rand.NewPCG(seed, seed))
 	bands := newBands()
@@ -138,6 +140,7 @@ func TestBoundsGrowAlongWalks(t *testing.T) {
 // TestWalks checks nextEast and nextWest against a plain loop, and that the
 // two walks and the center column cover each column of a band exactly once.
 func TestWalks(t *testing.T) {
+	t.Parallel()
 	const seed = 13
 	r := rand.New(rand.NewPCG(seed, seed))
 	bands := newBands()
@@ -213,6 +216,7 @@ func destination(p Point, bearing, km float64) Point {
 // is not much wider than the cap's exact half-width (within y²/3, so 2% for
 // y = sin ρ / cos lat < 0.2, a 500 km range below latitude 66°).
 func TestLonReach(t *testing.T) {
+	t.Parallel()
 	const seed = 14
 	r := rand.New(rand.NewPCG(seed, seed))
 	bands := newBands()

@@ -61,7 +61,8 @@ func checkInvariants(t *testing.T, ix *Index) {
 // TestIndexMatchesOracle mixes adds (new users and replacements), removes and
 // joins, and requires Index.Best to decide exactly as AllPairs.Best does.
 func TestIndexMatchesOracle(t *testing.T) {
-	for _, seed := range []uint64{1, 2, 3, 4, 5, 20240607} {
+	t.Parallel()
+	for _, seed := range seeds(1, 2, 3, 4, 5, 20240607) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			w := newTestWorld(seed)
 			ix, ap := NewIndex(), &AllPairs{}
@@ -111,7 +112,8 @@ func TestIndexMatchesOracle(t *testing.T) {
 // either matches (and the partner leaves the room) or waits; some waiters
 // give up. The two matchers must produce the same sequence of decisions.
 func TestWaitingRoomMatchesOracle(t *testing.T) {
-	for _, seed := range []uint64{7, 8, 9} {
+	t.Parallel()
+	for _, seed := range seeds(7, 8, 9) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			w := newTestWorld(seed)
 			rooms := []matcher{NewIndex(), &AllPairs{}}
@@ -175,6 +177,7 @@ func bothMatchers() map[string]func() matcher {
 }
 
 func TestBestNeverMatchesSelf(t *testing.T) {
+	t.Parallel()
 	for name, newMatcher := range bothMatchers() {
 		t.Run(name, func(t *testing.T) {
 			m := newMatcher()
@@ -192,6 +195,7 @@ func TestBestNeverMatchesSelf(t *testing.T) {
 }
 
 func TestAddReplaces(t *testing.T) {
+	t.Parallel()
 	for name, newMatcher := range bothMatchers() {
 		t.Run(name, func(t *testing.T) {
 			m := newMatcher()
@@ -214,6 +218,7 @@ func TestAddReplaces(t *testing.T) {
 }
 
 func TestIndexGet(t *testing.T) {
+	t.Parallel()
 	ix := NewIndex()
 	a := Entry{UserID: "a", At: Point{10, 20}, RangeKm: 5, Since: 1}
 	b := Entry{UserID: "b", At: Point{10, 20}, RangeKm: 6, Since: 2}
@@ -234,6 +239,7 @@ func TestIndexGet(t *testing.T) {
 }
 
 func TestBestRule(t *testing.T) {
+	t.Parallel()
 	here := Point{40.4168, -3.7038} // Madrid
 	tests := []struct {
 		name    string
@@ -325,6 +331,7 @@ func TestBestRule(t *testing.T) {
 }
 
 func TestAddPanicsOnInvalidEntry(t *testing.T) {
+	t.Parallel()
 	for name, newMatcher := range bothMatchers() {
 		t.Run(name, func(t *testing.T) {
 			defer func() {
@@ -341,6 +348,7 @@ func TestAddPanicsOnInvalidEntry(t *testing.T) {
 // next to nothing: a 500 km disc holds ~1,000 cells, and the search should only
 // look at the few that are occupied.
 func TestBestOverEmptySpace(t *testing.T) {
+	t.Parallel()
 	ix := NewIndex()
 	london := Point{51.5074, -0.1278}
 	for i := range 1000 {
@@ -369,6 +377,7 @@ func TestBestOverEmptySpace(t *testing.T) {
 // to it, so that farther candidates are dropped by the chord prefilter without
 // their haversine being computed.
 func TestBestPrunesByLimit(t *testing.T) {
+	t.Parallel()
 	ix := NewIndex()
 	here := Point{48.8566, 2.3522}
 	for i := range 100 { // nearest first: every later one is farther
@@ -380,4 +389,14 @@ func TestBestPrunesByLimit(t *testing.T) {
 	if ix.last.offers != 1 {
 		t.Errorf("%d candidates got the exact distance computed, want 1", ix.last.offers)
 	}
+}
+
+// seeds are the worlds an oracle test plays; with -short (make race, where
+// the detector finds nothing in this one goroutine's code and only slows it)
+// the first alone.
+func seeds(all ...uint64) []uint64 {
+	if testing.Short() {
+		return all[:1]
+	}
+	return all
 }

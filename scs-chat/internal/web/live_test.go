@@ -150,7 +150,7 @@ func TestLiveWaitingSocketIsASignOfLife(t *testing.T) {
 	later := start.Add(s.chat.Grace + time.Minute)
 	clock.Store(later.UnixMicro())
 	ada.live("/chat/live")
-	servicetest.Eventually(t, 5*time.Second, "the websocket's heartbeat", func() bool {
+	servicetest.Eventually(t, 20*time.Second, "the websocket's heartbeat", func() bool {
 		return s.count(`SELECT count(*) FROM waiting WHERE user_id = $1 AND seen_at_us = $2`, ada.id, later.UnixMicro()) == 1
 	})
 	if n, err := s.chat.Sweep(context.Background()); err != nil || n != 1 {

@@ -127,14 +127,17 @@ func TestEventsAndReports(t *testing.T) {
 	if err := ch.ExchangeDeclare("chat.events", amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
 		t.Fatal(err)
 	}
-	servicetest.Eventually(t, 15*time.Second, "users.from-chat to be declared", func() bool {
+	// The queue is bound once its consumer reads it; before, the report would
+	// be dropped unrouted. (In a virtual host of the test's own no earlier run
+	// left the queue bound.)
+	servicetest.Eventually(t, 15*time.Second, "users.from-chat to be declared, bound and read", func() bool {
 		probe, err := conn.Channel()
 		if err != nil {
 			return false
 		}
 		defer probe.Close()
-		_, err = probe.QueueDeclarePassive("users.from-chat", true, false, false, false, nil)
-		return err == nil
+		q, err := probe.QueueDeclarePassive("users.from-chat", true, false, false, false, nil)
+		return err == nil && q.Consumers > 0
 	})
 	if err := ch.PublishWithContext(context.Background(), "chat.events", contracts.TypeReportFiledV1, true, false, amqp.Publishing{
 		ContentType: cloudevent.ContentType, DeliveryMode: amqp.Persistent, MessageId: ev.ID, Body: body,

@@ -128,6 +128,7 @@ func sameEvents(t *testing.T, what string, got []cloudevent.Event, want ...summa
 }
 
 func TestSignUp(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		u, s := f.signUp(t, " Ada@Example.COM ", "  Ada   Lovelace ")
@@ -160,6 +161,7 @@ func TestSignUp(t *testing.T) {
 }
 
 func TestSignUpRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, servicetest.SQLite)
 	for _, tc := range []struct {
 		name, email, display, password, field string
@@ -190,6 +192,7 @@ func TestSignUpRefusesBadInput(t *testing.T) {
 }
 
 func TestLogIn(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		u, first := f.signUp(t, "ada@example.com", "Ada")
@@ -222,6 +225,7 @@ func TestLogIn(t *testing.T) {
 }
 
 func TestLoginLimits(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		f.signUp(t, "ada@example.com", "Ada")
@@ -262,6 +266,7 @@ func TestLoginLimits(t *testing.T) {
 }
 
 func TestLoginPerIPLimitCountsIPv6Networks(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, servicetest.SQLite)
 	f.svc.Limits.LoginPerIP = ratelimit.Rate{Burst: 3, Every: time.Hour}
 	ctx := context.Background()
@@ -282,6 +287,7 @@ func TestLoginPerIPLimitCountsIPv6Networks(t *testing.T) {
 }
 
 func TestSignUpLimit(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, servicetest.SQLite)
 	ctx := context.Background()
 	for i := range 5 {
@@ -303,6 +309,7 @@ func TestSignUpLimit(t *testing.T) {
 }
 
 func TestResume(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		u, s := f.signUp(t, "ada@example.com", "Ada")
@@ -344,6 +351,7 @@ func TestResume(t *testing.T) {
 }
 
 func TestSessionMaxAge(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, servicetest.SQLite)
 	ctx := context.Background()
 	u, s := f.signUp(t, "ada@example.com", "Ada")
@@ -365,6 +373,7 @@ func TestSessionMaxAge(t *testing.T) {
 }
 
 func TestRenewal(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		u, s := f.signUp(t, "ada@example.com", "Ada")
@@ -405,6 +414,7 @@ func TestRenewal(t *testing.T) {
 }
 
 func TestRevokeSessions(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		ada, phone := f.signUp(t, "ada@example.com", "Ada")
@@ -453,6 +463,7 @@ func TestRevokeSessions(t *testing.T) {
 }
 
 func TestChangePassword(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		u, s := f.signUp(t, "ada@example.com", "Ada")
@@ -492,6 +503,7 @@ func TestChangePassword(t *testing.T) {
 }
 
 func TestRename(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		u, _ := f.signUp(t, "ada@example.com", "Ada")
@@ -523,6 +535,7 @@ func TestRename(t *testing.T) {
 // goroutines at once: every version is published once, in order, and the
 // last event carries the name that was saved last.
 func TestConcurrentChangesPublishInOrder(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		u, _ := f.signUp(t, "ada@example.com", "Ada")
@@ -554,6 +567,7 @@ func TestConcurrentChangesPublishInOrder(t *testing.T) {
 }
 
 func TestDeleteAccount(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		u, s := f.signUp(t, "ada@example.com", "Ada")
@@ -619,6 +633,7 @@ func TestDeleteAccount(t *testing.T) {
 // embedding or isolate: each entry point refuses it on its field, naming the
 // character, and changes nothing.
 func TestTextOthersSeeRefusesDisguisingCharacters(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, servicetest.SQLite)
 	ctx := context.Background()
 	admin, _ := f.signUp(t, "admin@example.com", "Admin")
@@ -670,6 +685,7 @@ func TestTextOthersSeeRefusesDisguisingCharacters(t *testing.T) {
 }
 
 func TestBanAndRoles(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		admin, adminSession := f.signUp(t, "admin@example.com", "Admin")
@@ -769,6 +785,7 @@ func TestBanAndRoles(t *testing.T) {
 // seconds, so a token issued in the second of a role change is not older than
 // it; its role claim still tells, and the session gets a new id.
 func TestRoleChangeInTheSameSecondRenews(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, servicetest.SQLite)
 	ctx := context.Background()
 	u, s := f.signUp(t, "ada@example.com", "Ada")
@@ -812,6 +829,7 @@ func (h *pausingHasher) Verify(ctx context.Context, pw, encoded string) (bool, b
 // TestLoginRacingAPasswordChange: a login that checked the old password while
 // the password was being changed does not get a session.
 func TestLoginRacingAPasswordChange(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		u, s := f.signUp(t, "ada@example.com", "Ada")
@@ -840,6 +858,7 @@ func TestLoginRacingAPasswordChange(t *testing.T) {
 }
 
 func TestFindUsers(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		f.signUp(t, "elise@example.com", "ÉLISE Dupont")
@@ -856,6 +875,7 @@ func TestFindUsers(t *testing.T) {
 // TestTwoAdminsDemotingEachOther runs both demotions at once on PostgreSQL:
 // one wins, the other finds itself the last admin.
 func TestTwoAdminsDemotingEachOther(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, servicetest.Postgres)
 	ctx := context.Background()
 	a, _ := f.signUp(t, "a@example.com", "A")
@@ -893,6 +913,7 @@ func TestTwoAdminsDemotingEachOther(t *testing.T) {
 }
 
 func TestRehashOnLogin(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, servicetest.SQLite)
 	ctx := context.Background()
 	u, _ := f.signUp(t, "ada@example.com", "Ada")
@@ -916,6 +937,7 @@ func TestRehashOnLogin(t *testing.T) {
 // FOR UPDATE, whose lock the foreign-key checks of those rows wait for, two
 // such transactions deadlocked.
 func TestModerationRacesDoNotDeadlock(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, servicetest.Postgres)
 	ctx := context.Background()
 	a, _ := f.signUp(t, "a@example.com", "A")
@@ -950,6 +972,7 @@ func TestModerationRacesDoNotDeadlock(t *testing.T) {
 // PostgreSQL: the renewed session never survives the one, and the other never
 // deadlocks.
 func TestRenewalRacingOtherChanges(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, servicetest.Postgres)
 	ctx := context.Background()
 	f.svc.Limits.SignUpPerIP.Burst = 1000
@@ -992,6 +1015,7 @@ func TestRenewalRacingOtherChanges(t *testing.T) {
 // banned the account does not turn the ban into a deletion (which would free
 // the address for a new sign-up).
 func TestDeletionRacingABan(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		admin, _ := f.signUp(t, "root@example.com", "Root")
@@ -1020,6 +1044,7 @@ func TestDeletionRacingABan(t *testing.T) {
 // TestTwoLoginsAfterRaisedParameters: both logins of a double click re-hash
 // the password; the one whose re-hash lands second must not be refused.
 func TestTwoLoginsAfterRaisedParameters(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		f.signUp(t, "ada@example.com", "Ada")

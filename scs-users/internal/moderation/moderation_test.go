@@ -18,8 +18,10 @@ import (
 )
 
 func TestModeration(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db := b.Open(t)
 			acc := accountstest.NewService(t, db)

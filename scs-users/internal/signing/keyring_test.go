@@ -84,6 +84,7 @@ func published(t *testing.T, o *outbox.Outbox) map[string]struct {
 }
 
 func TestKeyLife(t *testing.T) {
+	t.Parallel()
 	kek := make([]byte, 32)
 	_, _ = rand.Read(kek)
 	for _, b := range servicetest.Backends() {
@@ -191,6 +192,7 @@ func TestKeyLife(t *testing.T) {
 }
 
 func TestRotateNow(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := servicetest.SQLite(t)
 	o := open(t, db)
@@ -214,6 +216,7 @@ func TestRotateNow(t *testing.T) {
 // TestOneRotationAcrossInstances runs Ensure on four keyrings of one
 // PostgreSQL database at once: one key is made.
 func TestOneRotationAcrossInstances(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	url := servicetest.PostgresURL(t)
 	c := &clock{t: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)}
@@ -245,6 +248,7 @@ func TestOneRotationAcrossInstances(t *testing.T) {
 }
 
 func TestWrongKeyEncryptionKey(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := servicetest.SQLite(t)
 	o := open(t, db)
@@ -261,6 +265,7 @@ func TestWrongKeyEncryptionKey(t *testing.T) {
 }
 
 func TestSealer(t *testing.T) {
+	t.Parallel()
 	s, err := signing.NewSealer(make([]byte, 32))
 	if err != nil {
 		t.Fatal(err)
@@ -309,6 +314,7 @@ func signToken(t *testing.T, kid string, priv ed25519.PrivateKey, issued time.Ti
 // every token it signs expires within its key's window, and every key that
 // takes over was published a propagation delay before it signed.
 func TestSigningNeverStops(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := servicetest.SQLite(t)
 	o := open(t, db)
@@ -363,6 +369,7 @@ func TestSigningNeverStops(t *testing.T) {
 // signing key would stop before its successor may start, the signer's window
 // grows to reach the successor, and is republished.
 func TestLateRotationExtendsTheSigner(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := servicetest.SQLite(t)
 	o := open(t, db)
@@ -400,6 +407,7 @@ func TestLateRotationExtendsTheSigner(t *testing.T) {
 }
 
 func TestAfterALongOutageAKeySignsAtOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := servicetest.SQLite(t)
 	o := open(t, db)
@@ -421,8 +429,10 @@ func TestAfterALongOutageAKeySignsAtOnce(t *testing.T) {
 }
 
 func TestRevoke(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			db := b.Open(t)
 			o := open(t, db)
@@ -476,6 +486,7 @@ func TestRevoke(t *testing.T) {
 // alone; revoking the next key puts another next key in its place, with the
 // signer stretched to it, so that signing never stops.
 func TestRevokeAKeyThatDoesNotSign(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := servicetest.SQLite(t)
 	o := open(t, db)

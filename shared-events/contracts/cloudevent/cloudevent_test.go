@@ -148,8 +148,10 @@ func (c malformedCase) input(t testing.TB) []byte {
 }
 
 func TestDecodeMalformed(t *testing.T) {
+	t.Parallel()
 	for _, c := range malformedCases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			ev, err := cloudevent.Decode(c.input(t))
 			if err == nil {
 				t.Fatalf("Decode accepted a malformed event: %+v", ev)
@@ -172,6 +174,7 @@ func TestDecodeMalformed(t *testing.T) {
 }
 
 func TestDecodeValid(t *testing.T) {
+	t.Parallel()
 	ev, err := cloudevent.Decode(envelope(t, nil))
 	if err != nil {
 		t.Fatal(err)
@@ -197,6 +200,7 @@ func TestDecodeValid(t *testing.T) {
 }
 
 func TestDecodeTolerates(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		change func(map[string]any)
@@ -261,6 +265,7 @@ func TestDecodeTolerates(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			ev, err := cloudevent.Decode(envelope(t, c.change))
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
@@ -273,6 +278,7 @@ func TestDecodeTolerates(t *testing.T) {
 }
 
 func TestRoundTrip(t *testing.T) {
+	t.Parallel()
 	ev, err := cloudevent.New("/scs-chat", "chat.report.filed.v1", "9a985677-1cf0-47fa-b0a9-f3a38cb94210", 1,
 		map[string]any{"reason": "spam <script>", "report_id": "9a985677-1cf0-47fa-b0a9-f3a38cb94210"})
 	if err != nil {
@@ -305,6 +311,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
+	t.Parallel()
 	before := time.Now()
 	ev, err := cloudevent.New("/scs-users", "users.user.deleted.v1", "u1", 3, struct {
 		UserID string `json:"user_id"`
@@ -338,6 +345,7 @@ func TestNew(t *testing.T) {
 }
 
 func TestNewRefuses(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, source, typ, subject string
 		version                    int64
@@ -354,6 +362,7 @@ func TestNewRefuses(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := cloudevent.New(c.source, c.typ, c.subject, c.version, c.data)
 			if !isDecodeError(err, c.attribute) {
 				t.Errorf("New: %v, want a *DecodeError naming %q", err, c.attribute)
@@ -368,6 +377,7 @@ func TestNewRefuses(t *testing.T) {
 }
 
 func TestMarshalRefuses(t *testing.T) {
+	t.Parallel()
 	valid, err := cloudevent.Decode(envelope(t, nil))
 	if err != nil {
 		t.Fatal(err)
@@ -388,6 +398,7 @@ func TestMarshalRefuses(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			ev := valid
 			c.change(&ev)
 			if _, err := json.Marshal(ev); !isDecodeError(err, c.attribute) {
@@ -398,6 +409,7 @@ func TestMarshalRefuses(t *testing.T) {
 }
 
 func TestDecodeErrorMessage(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		err  cloudevent.DecodeError
 		want string
@@ -415,6 +427,7 @@ func TestDecodeErrorMessage(t *testing.T) {
 }
 
 func TestGoldenSamplesDecode(t *testing.T) {
+	t.Parallel()
 	for _, path := range goldenPaths(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			b, err := os.ReadFile(path)

@@ -16,6 +16,7 @@ import (
 )
 
 func TestOpenRefusesURLsItCannotUse(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ url, want string }{
 		{"", "is empty"},
 		{"mysql://root@localhost/x", "neither a postgres:// URL nor a SQLite file path"},
@@ -33,6 +34,7 @@ func TestOpenRefusesURLsItCannotUse(t *testing.T) {
 }
 
 func TestSQLiteIsOpenedInWALWithForeignKeys(t *testing.T) {
+	t.Parallel()
 	db := servicetest.SQLite(t)
 	var mode string
 	var fk, timeout int
@@ -51,9 +53,11 @@ func TestSQLiteIsOpenedInWALWithForeignKeys(t *testing.T) {
 }
 
 func TestMigrateAppliesEachMigrationOnce(t *testing.T) {
+	t.Parallel()
 	fsys := os.DirFS("testdata")
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			db := b.Open(t)
 			ctx := context.Background()
 			for range 2 {
@@ -73,8 +77,10 @@ func TestMigrateAppliesEachMigrationOnce(t *testing.T) {
 }
 
 func TestMigrateRollsBackAFailedMigration(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			db := b.Open(t)
 			d := string(db.Dialect)
 			fsys := fstest.MapFS{
@@ -96,6 +102,7 @@ func TestMigrateRollsBackAFailedMigration(t *testing.T) {
 }
 
 func TestMigrateRefusesGapsAndDuplicates(t *testing.T) {
+	t.Parallel()
 	db := servicetest.SQLite(t)
 	for name, files := range map[string][]string{
 		"gap":        {"0001_a.sql", "0003_c.sql"},
@@ -115,6 +122,7 @@ func TestMigrateRefusesGapsAndDuplicates(t *testing.T) {
 }
 
 func TestInTxRunsCommitHooksOnlyAfterACommit(t *testing.T) {
+	t.Parallel()
 	db := servicetest.SQLite(t)
 	calls := 0
 	db.OnCommit(func() { calls++ })
@@ -135,6 +143,7 @@ func TestInTxRunsCommitHooksOnlyAfterACommit(t *testing.T) {
 // database from four connections pools at once, as four instances starting
 // together would: every one succeeds, and each migration is applied once.
 func TestMigrateFromInstancesStartingTogether(t *testing.T) {
+	t.Parallel()
 	url := servicetest.PostgresURL(t)
 	ctx := context.Background()
 	var dbs []*sqldb.DB
@@ -225,8 +234,10 @@ func TestLockTxMakesTransactionsTakeTurns(t *testing.T) {
 // TestStatementIsPreparedOnce returns one statement per query, usable in
 // every transaction after it.
 func TestStatementIsPreparedOnce(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			db := b.Open(t)
 			ctx := context.Background()
 			if _, err := db.Exec(`CREATE TABLE counters (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)`); err != nil {
@@ -265,6 +276,7 @@ func TestStatementIsPreparedOnce(t *testing.T) {
 // several statements still runs whole; an error comes where it would without
 // the cache.
 func TestSQLiteQueriesArePreparedOnce(t *testing.T) {
+	t.Parallel()
 	db := servicetest.SQLite(t)
 	ctx := context.Background()
 	if _, err := db.ExecContext(ctx, `CREATE TABLE a (n INTEGER); CREATE TABLE b (n INTEGER)`); err != nil {
@@ -301,6 +313,7 @@ func TestSQLiteQueriesArePreparedOnce(t *testing.T) {
 }
 
 func TestLimit(t *testing.T) {
+	t.Parallel()
 	for n, want := range map[int]string{21: " LIMIT 21", 0: " LIMIT 0", -5: " LIMIT 0"} {
 		if got := sqldb.Limit(n); got != want {
 			t.Errorf("Limit(%d) = %q, want %q", n, got, want)

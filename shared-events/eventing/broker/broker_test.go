@@ -16,6 +16,7 @@ import (
 )
 
 func TestDialSaysWhichBrokerIsUnreachable(t *testing.T) {
+	t.Parallel()
 	_, err := broker.Dial(context.Background(), "amqp://guest:secret@127.0.0.1:1/", "test")
 	var ue *broker.UnreachableError
 	if !errors.As(err, &ue) {
@@ -28,6 +29,7 @@ func TestDialSaysWhichBrokerIsUnreachable(t *testing.T) {
 }
 
 func TestRunnerRunsTheSessionAgainAfterTheConnectionDies(t *testing.T) {
+	t.Parallel()
 	url := servicetest.AMQPURL(t)
 	r := &broker.Runner{URL: url, Name: "runner-test", Logger: slog.New(slog.DiscardHandler), MaxBackoff: 200 * time.Millisecond}
 	var sessions atomic.Int32
@@ -43,7 +45,7 @@ func TestRunnerRunsTheSessionAgainAfterTheConnectionDies(t *testing.T) {
 		})
 	}()
 	first := <-conns
-	servicetest.Eventually(t, 5*time.Second, "the runner to report a connection", r.Connected)
+	servicetest.Eventually(t, 20*time.Second, "the runner to report a connection", r.Connected)
 	// The connection dies under the session: the session's context ends and the
 	// runner dials again.
 	if err := first.Close(); err != nil {
@@ -72,6 +74,7 @@ func TestRunnerRunsTheSessionAgainAfterTheConnectionDies(t *testing.T) {
 }
 
 func TestRunnerBacksOffWhileTheBrokerIsUnreachable(t *testing.T) {
+	t.Parallel()
 	r := &broker.Runner{URL: "amqp://guest:guest@127.0.0.1:1/", Name: "down", Logger: slog.New(slog.DiscardHandler), MaxBackoff: 50 * time.Millisecond}
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()

@@ -145,6 +145,7 @@ func amqpsURL(t *testing.T, base, addr, caFile string) string {
 }
 
 func TestDialOverTLSTrustsTheGivenCA(t *testing.T) {
+	t.Parallel()
 	base := servicetest.AMQPURL(t)
 	u, _ := url.Parse(base)
 	ca := newCA(t, "scs-test-ca")
@@ -166,6 +167,7 @@ func TestDialOverTLSTrustsTheGivenCA(t *testing.T) {
 }
 
 func TestDialOverTLSRefusesABrokerOfAnotherCA(t *testing.T) {
+	t.Parallel()
 	base := servicetest.AMQPURL(t)
 	u, _ := url.Parse(base)
 	addr := tlsProxy(t, newCA(t, "the-brokers-ca").serverCert(t), u.Host)
@@ -186,6 +188,7 @@ func TestDialOverTLSRefusesABrokerOfAnotherCA(t *testing.T) {
 // for another broker (a certificate the CA gave some other host, replayed by
 // whoever sits on the path).
 func TestDialOverTLSRefusesACertificateForAnotherHost(t *testing.T) {
+	t.Parallel()
 	base := servicetest.AMQPURL(t)
 	u, _ := url.Parse(base)
 	ca := newCA(t, "scs-test-ca")
@@ -202,6 +205,7 @@ func TestDialOverTLSRefusesACertificateForAnotherHost(t *testing.T) {
 }
 
 func TestTLSConfigRefusesAFileWithoutCertificates(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(file, []byte("not a certificate\n"), 0o600); err != nil {
 		t.Fatal(err)

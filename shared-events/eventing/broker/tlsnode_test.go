@@ -37,6 +37,7 @@ loopback_users = none
 // says accepts amqps:// with the CA that signed its certificate, and nothing
 // else: its plain port is off. The machine's own node is never touched.
 func TestDialOverTLSToARabbitMQTLSListener(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a RabbitMQ node (several seconds)")
 	}

@@ -18,8 +18,10 @@ import (
 )
 
 func TestEmptyReplicaBootstrapsFromTheFeedWhileEventsKeepArriving(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, b.Open)
 			start(t, w.newRelay("a").Run)
 			// History published before the consumer's queue existed: it reached no
@@ -63,6 +65,7 @@ func TestEmptyReplicaBootstrapsFromTheFeedWhileEventsKeepArriving(t *testing.T) 
 }
 
 func TestFeedRefusesCallersWithoutTheToken(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, servicetest.SQLite)
 	srv := httptest.NewServer(feed.Handler(w.outbox, eventsig.DevelopmentSigner(w.owner), w.logger, "secret"))
 	t.Cleanup(srv.Close)
@@ -75,6 +78,7 @@ func TestFeedRefusesCallersWithoutTheToken(t *testing.T) {
 }
 
 func TestAPoisonEventInTheFeedIsDeadLetteredAndTheRestCatchesUp(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, servicetest.SQLite)
 	w.changeMany(50, 5)
 	must(t, w.change(context.Background(), "thing-poison"))
@@ -98,6 +102,7 @@ func TestAPoisonEventInTheFeedIsDeadLetteredAndTheRestCatchesUp(t *testing.T) {
 }
 
 func TestAConsumerWhoseQueueWasDeletedCatchesUpFromTheFeedAgain(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, servicetest.SQLite)
 	srv := httptest.NewServer(feed.Handler(w.outbox, eventsig.DevelopmentSigner(w.owner), w.logger, "secret"))
 	t.Cleanup(srv.Close)
@@ -132,6 +137,7 @@ func TestAConsumerWhoseQueueWasDeletedCatchesUpFromTheFeedAgain(t *testing.T) {
 // did not sign. Nothing of them is applied, the catch-up is not recorded as
 // done, and the consumer keeps trying, saying why.
 func TestAFeedTheOwnerDidNotSignFillsNothing(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, servicetest.SQLite)
 	w.changeMany(50, 5)
 	seed := make([]byte, 32)

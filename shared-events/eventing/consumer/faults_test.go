@@ -21,6 +21,7 @@ import (
 )
 
 func TestPoisonMessageIsDeadLetteredAndReplayedAfterTheFix(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, servicetest.SQLite)
 	c := w.newConsumer()
 	w.declare(c)
@@ -119,8 +120,10 @@ func closeConnections(t *testing.T, name string) int {
 }
 
 func TestRelayAndConsumerSurviveConnectionsClosedByTheBroker(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, b.Open)
 			c := w.newConsumer()
 			w.declare(c)
@@ -158,8 +161,10 @@ func TestRelayAndConsumerSurviveConnectionsClosedByTheBroker(t *testing.T) {
 }
 
 func TestEventsCommittedBeforeACrashArePublishedOnTheNextStart(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, b.Open)
 			c := w.newConsumer()
 			w.declare(c)
@@ -193,6 +198,7 @@ func TestEventsCommittedBeforeACrashArePublishedOnTheNextStart(t *testing.T) {
 }
 
 func TestTwoRelaysOnOnePostgresNeverPublishTheSameRow(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, servicetest.Postgres)
 	// A second pool on the same database stands for a second instance.
 	otherDB, err := sqldb.Open(context.Background(), w.src.DSN())
@@ -262,6 +268,7 @@ func TestTwoRelaysOnOnePostgresNeverPublishTheSameRow(t *testing.T) {
 }
 
 func TestADatabaseThatRefusesWritesDeadLettersNothing(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, servicetest.SQLite)
 	// The replica's database refuses writes to the inbox while the switch is on,
 	// as a database does while read-only or out of disk.

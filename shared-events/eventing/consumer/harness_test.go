@@ -48,7 +48,7 @@ func newWorld(t *testing.T, open func(testing.TB) *sqldb.DB) *world {
 	w := &world{
 		t:        t,
 		amqpURL:  servicetest.AMQPURL(t),
-		owner:    servicetest.Owner(t, consumerName),
+		owner:    servicetest.Owner(t),
 		consumer: consumerName,
 		src:      open(t),
 		replica:  open(t),

@@ -20,6 +20,7 @@ import (
 // a broker credential: every event below reaches the consumer's queue, and none
 // of it may reach the replica.
 func TestEventsTheOwnerDidNotSignAreDeadLetteredAndNeverApplied(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, servicetest.SQLite)
 	c := w.newConsumer()
 	w.declare(c)
@@ -81,6 +82,7 @@ func TestEventsTheOwnerDidNotSignAreDeadLetteredAndNeverApplied(t *testing.T) {
 }
 
 func TestAConsumerWithoutPinnedKeysRefusesToRun(t *testing.T) {
+	t.Parallel()
 	c := &consumer.Consumer{Name: "chat", Owner: "users"}
 	err := c.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "no keys of users are pinned") {
@@ -96,6 +98,7 @@ func TestAConsumerWithoutPinnedKeysRefusesToRun(t *testing.T) {
 // event, not that it is sound. An owner that is itself compromised (or has a
 // bug) still cannot push past its published contract into a replica.
 func TestAdmitHoldsSignedEventsToTheOwnersContract(t *testing.T) {
+	t.Parallel()
 	c := &consumer.Consumer{Name: "chat", Owner: "users", Keys: eventsig.DevelopmentKeys("users"),
 		Handlers: map[string]consumer.Handler{contracts.TypeUserUpdatedV1: nil, contracts.TypeSessionRevokedV1: nil}}
 	snapshot := func(mutate func(map[string]any)) map[string]any {
@@ -120,6 +123,7 @@ func TestAdmitHoldsSignedEventsToTheOwnersContract(t *testing.T) {
 			snapshot(func(map[string]any) {}), `field "user_id" is "` + userID + `" but the event's subject is`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			ev, err := cloudevent.New("/scs-users", tc.typ, tc.subject, 1, tc.data)
 			must(t, err)
 			ev.Sequence = 1

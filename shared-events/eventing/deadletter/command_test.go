@@ -15,6 +15,7 @@ import (
 
 // TestCommandRefuses covers what fails before the broker is asked.
 func TestCommandRefuses(t *testing.T) {
+	t.Parallel()
 	queues := []string{"chat.from-users", "chat.from-cards"}
 	const unreachable = "amqp://guest:secret@127.0.0.1:1/"
 	tests := []struct {
@@ -33,6 +34,7 @@ func TestCommandRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			var stdout, stderr bytes.Buffer
 			err := deadletter.Command(t.Context(), tt.args, unreachable, queues, &stdout, &stderr)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -84,6 +86,7 @@ func TestCommandRefuses(t *testing.T) {
 }
 
 func TestCommandListAndReplay(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 0, 0)
 	q, empty := f.queues[0], f.queues[1]
 	url := servicetest.AMQPURL(t)

@@ -20,9 +20,7 @@ import (
 const eventType = "things.thing.changed.v1"
 
 // fixture is one owner with consumer queues (and their dead-letter queues) on the
-// real broker. Consumer names are unique per test too: the dead-letter exchange
-// belongs to the consumer, not to the owner, and servicetest.Owner deletes it
-// when the test ends.
+// real broker, in the test's own virtual host.
 type fixture struct {
 	t      *testing.T
 	conn   *amqp.Connection
@@ -40,7 +38,7 @@ func newFixture(t *testing.T, deliveryLimits ...int) *fixture {
 	for i := range names {
 		names[i] = "dl" + strings.ToLower(rand.Text()[:8])
 	}
-	f := &fixture{t: t, conn: conn, owner: servicetest.Owner(t, names...)}
+	f := &fixture{t: t, conn: conn, owner: servicetest.Owner(t)}
 	ch, err := conn.Channel()
 	if err != nil {
 		t.Fatalf("open channel: %v", err)
@@ -156,6 +154,7 @@ func ids(letters []deadletter.Letter) []string {
 }
 
 func TestListLeavesTheLettersInTheQueue(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 0)
 	q := f.queues[0]
 	dlq := topology.DeadLetterQueue(q.Name())
@@ -235,6 +234,7 @@ func TestListLeavesTheLettersInTheQueue(t *testing.T) {
 }
 
 func TestListAndReplayOfAMissingQueue(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 0)
 	missing := topology.Queue("nobody", f.owner)
 	if _, err := deadletter.List(t.Context(), f.conn, missing, 10); err == nil || !strings.Contains(err.Error(), "there is no queue "+topology.DeadLetterQueue(missing)) {
@@ -254,6 +254,7 @@ func TestListAndReplayOfAMissingQueue(t *testing.T) {
 }
 
 func TestReplayMovesLettersBackToTheirQueueOnly(t *testing.T) {
+	t.Parallel()
 	// Two consumers of the same owner, both bound to eventType: a replay must
 	// reach only the one that dead-lettered the message.
 	f := newFixture(t, 0, 0)
@@ -335,6 +336,7 @@ func assertReplayedAt(t *testing.T, d amqp.Delivery) {
 }
 
 func TestReplayDoesNotLoopOnLettersThatFailAgain(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 0)
 	q := f.queues[0]
 	dlq := topology.DeadLetterQueue(q.Name())
@@ -397,6 +399,7 @@ func TestReplayDoesNotLoopOnLettersThatFailAgain(t *testing.T) {
 }
 
 func TestBrokerDeadLetters(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 1)
 	q := f.queues[0]
 	dlq := topology.DeadLetterQueue(q.Name())

@@ -46,6 +46,7 @@ func wire(t *testing.T, ev cloudevent.Event) cloudevent.Event {
 }
 
 func TestASignedEventVerifiesAfterTheWireAndNotAfterAnyChange(t *testing.T) {
+	t.Parallel()
 	s := newSigner(t, "users")
 	signed, err := s.Sign(event(t))
 	if err != nil {
@@ -78,6 +79,7 @@ func TestASignedEventVerifiesAfterTheWireAndNotAfterAnyChange(t *testing.T) {
 // The sequence is the outbox's, assigned as it stores the signed event; no
 // consumer applies it (it pages the feed), so it is not signed.
 func TestTheSequenceIsNotSigned(t *testing.T) {
+	t.Parallel()
 	s := newSigner(t, "users")
 	signed, err := s.Sign(event(t))
 	if err != nil {
@@ -90,6 +92,7 @@ func TestTheSequenceIsNotSigned(t *testing.T) {
 }
 
 func TestVerifyRefusesWhatTheOwnerDidNotSign(t *testing.T) {
+	t.Parallel()
 	owner, other := newSigner(t, "users"), newSigner(t, "users")
 	keys := owner.Keys()
 	forged, _ := other.Sign(event(t))
@@ -116,6 +119,7 @@ func TestVerifyRefusesWhatTheOwnerDidNotSign(t *testing.T) {
 }
 
 func TestASignerSignsOnlyItsOwnersEvents(t *testing.T) {
+	t.Parallel()
 	s := newSigner(t, "chat")
 	if _, err := s.Sign(event(t)); err == nil {
 		t.Error("chat's key signed a users event")
@@ -127,6 +131,7 @@ func TestASignerSignsOnlyItsOwnersEvents(t *testing.T) {
 // Events are signed when they leave the owner, so after the switch even its
 // history (the feed) comes signed with the new key.
 func TestRotatingTheOwnersKey(t *testing.T) {
+	t.Parallel()
 	old, next := newSigner(t, "users"), newSigner(t, "users")
 	both, err := eventsig.ParseKeys("users", old.PublicKey()+", "+next.PublicKey())
 	if err != nil {
@@ -152,6 +157,7 @@ func TestRotatingTheOwnersKey(t *testing.T) {
 }
 
 func TestKeysAreReadAsConfigured(t *testing.T) {
+	t.Parallel()
 	seed := make([]byte, 32)
 	_, _ = rand.Read(seed)
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
@@ -177,6 +183,7 @@ func TestKeysAreReadAsConfigured(t *testing.T) {
 }
 
 func TestTheDevelopmentKeyIsKnownForWhatItIs(t *testing.T) {
+	t.Parallel()
 	dev := eventsig.DevelopmentSigner("users")
 	if !dev.IsDevelopment() || newSigner(t, "users").IsDevelopment() {
 		t.Error("IsDevelopment does not tell the development key from another")

@@ -47,6 +47,7 @@ func events(t *testing.T, n int) []cloudevent.Event {
 }
 
 func TestHandlerAnswersBadRequestsInPlainWords(t *testing.T) {
+	t.Parallel()
 	h := feed.Handler(fakeSource{events: events(t, 3)}, eventsig.DevelopmentSigner("users"), slog.New(slog.DiscardHandler), "tok")
 	for _, tc := range []struct {
 		query, auth string
@@ -82,6 +83,7 @@ func TestHandlerAnswersBadRequestsInPlainWords(t *testing.T) {
 }
 
 func TestClientPagesThroughTheFeed(t *testing.T) {
+	t.Parallel()
 	src := fakeSource{events: events(t, 7)}
 	srv := httptest.NewServer(feed.Handler(src, eventsig.DevelopmentSigner("users"), slog.New(slog.DiscardHandler), "tok"))
 	defer srv.Close()
@@ -115,6 +117,7 @@ func jsonOf(v any) string {
 }
 
 func TestUnavailableSourceIs503(t *testing.T) {
+	t.Parallel()
 	h := feed.Handler(fakeSource{err: errors.New("disk on fire")}, eventsig.DevelopmentSigner("users"), slog.New(slog.DiscardHandler), "tok")
 	req := httptest.NewRequest(http.MethodGet, "/feed?nonce=0123456789abcdef", nil)
 	req.Header.Set("Authorization", "Bearer tok")
@@ -130,6 +133,7 @@ func TestUnavailableSourceIs503(t *testing.T) {
 // page with one left out, a page that ends the feed early, or a page recorded
 // for another request does not carry the owner's signature for this request.
 func TestAPageSomeoneBetweenChangedIsRefused(t *testing.T) {
+	t.Parallel()
 	owner := feed.Handler(fakeSource{events: events(t, 5)}, eventsig.DevelopmentSigner("users"), slog.New(slog.DiscardHandler), "tok")
 	var recorded []byte
 	for name, tc := range map[string]struct {

@@ -28,8 +28,10 @@ func newEvent(t *testing.T, subject string, v int64) cloudevent.Event {
 }
 
 func TestAppendReadAndBacklog(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			db := b.Open(t)
 			ctx := context.Background()
 			o := outbox.New(db, eventsig.DevelopmentSigner("users"))
@@ -97,8 +99,10 @@ outbox_backlog 3
 // event that already carries one, or one appended without a span, keeps its
 // own.
 func TestAppendTakesTheTraceParentOfItsContext(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			db := b.Open(t)
 			o := outbox.New(db, eventsig.DevelopmentSigner("users"))
 			if err := o.Migrate(context.Background()); err != nil {
@@ -141,6 +145,7 @@ func TestAppendTakesTheTraceParentOfItsContext(t *testing.T) {
 }
 
 func TestAppendRefusesAnInvalidEvent(t *testing.T) {
+	t.Parallel()
 	db := servicetest.SQLite(t)
 	ctx := context.Background()
 	o := outbox.New(db, eventsig.DevelopmentSigner("users"))
@@ -156,8 +161,10 @@ func TestAppendRefusesAnInvalidEvent(t *testing.T) {
 }
 
 func TestForget(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			db := b.Open(t)
 			ctx := context.Background()
 			o := outbox.New(db, eventsig.DevelopmentSigner("users"))
@@ -213,8 +220,10 @@ func insertRaw(t *testing.T, db interface {
 }
 
 func TestEventsAreSignedAsTheyAreStored(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			db := b.Open(t)
 			ctx := context.Background()
 			signer := eventsig.DevelopmentSigner("users")
@@ -246,6 +255,7 @@ func TestEventsAreSignedAsTheyAreStored(t *testing.T) {
 }
 
 func TestTheRowsFromBeforeSignaturesAreSignedOnce(t *testing.T) {
+	t.Parallel()
 	db := servicetest.SQLite(t)
 	ctx := context.Background()
 	signer := eventsig.DevelopmentSigner("users")
@@ -282,8 +292,10 @@ func TestTheRowsFromBeforeSignaturesAreSignedOnce(t *testing.T) {
 }
 
 func TestResignMovesTheOwnersHistoryToItsNewKeyAndNothingElse(t *testing.T) {
+	t.Parallel()
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			db := b.Open(t)
 			ctx := context.Background()
 			old, next, stranger := newSigner(t), newSigner(t), newSigner(t)

@@ -35,7 +35,7 @@ type platform struct {
 
 func newPlatform(t *testing.T) *platform {
 	t.Helper()
-	base := servicetest.AMQPURL(t)
+	base := servicetest.BrokerURL(t)
 	ctx := context.Background()
 	if err := provision.Available(ctx); err != nil {
 		servicetest.Unavailable(t, "rabbitmqctl (to make users and a virtual host)", err)
@@ -154,6 +154,7 @@ func (p *platform) start(t *testing.T) (liveQueue string) {
 // the events it subscribes to, dead-letters, lists and replays its dead letters,
 // and passes live frames through chat.live.
 func TestEachSystemDoesItsWholeWorkWithItsOwnUser(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	liveQueue := p.start(t)
 
@@ -200,6 +201,7 @@ func TestEachSystemDoesItsWholeWorkWithItsOwnUser(t *testing.T) {
 // TestTheBrokerRefusesWhatASystemDoesNotOwn: each attempt is refused by the
 // broker itself with ACCESS_REFUSED.
 func TestTheBrokerRefusesWhatASystemDoesNotOwn(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	p.start(t)
 	quorum := amqp.Table{"x-queue-type": "quorum"}
@@ -305,6 +307,7 @@ func assertRefused(t *testing.T, ch *amqp.Channel, do func(*amqp.Channel) error)
 // again with back-off, and it declares its queue once the owner has declared
 // the exchange.
 func TestAConsumerWaitsForItsOwnersExchange(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	q := consumerQueue("cards", "users", registered)
 	r := &broker.Runner{URL: p.urls["cards"], Name: "cards-from-users", Logger: slog.New(slog.DiscardHandler), MaxBackoff: 200 * time.Millisecond}
@@ -347,6 +350,7 @@ func TestAConsumerWaitsForItsOwnersExchange(t *testing.T) {
 // broker's disk (topology.DeadLetterBound); the consumer queues are not
 // touched by the policy.
 func TestEveryDeadLetterQueueIsBounded(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	p.start(t)
 	out, err := exec.Command("rabbitmqctl", "-q", "list_queues", "-p", p.vhost, "name", "policy").CombinedOutput()

@@ -8,6 +8,7 @@ import (
 )
 
 func TestMemoryLimitsEachKeyAndForgetsDrainedOnes(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	m := &ratelimit.Memory{Rate: ratelimit.Rate{Burst: 3, Every: time.Second}, Now: func() time.Time { return now }}
 	for i := range 3 {

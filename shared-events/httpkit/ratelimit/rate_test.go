@@ -15,6 +15,7 @@ import (
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func TestAddFillsLeaksAndRefuses(t *testing.T) {
+	t.Parallel()
 	r := ratelimit.Rate{Burst: 5, Every: time.Minute}
 	// One bucket through a sequence of requests; each step's time is an offset
 	// from t0 and the bucket carries over from the step before.
@@ -59,6 +60,7 @@ func TestAddFillsLeaksAndRefuses(t *testing.T) {
 }
 
 func TestLeak(t *testing.T) {
+	t.Parallel()
 	r := ratelimit.Rate{Burst: 5, Every: time.Minute}
 	for _, tc := range []struct {
 		name string
@@ -86,6 +88,7 @@ func TestLeak(t *testing.T) {
 			ratelimit.Bucket{Level: 0, Updated: t0.Add(time.Second)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			got := r.Leak(tc.b, tc.now)
 			if got.Level != tc.want.Level || !got.Updated.Equal(tc.want.Updated) {
 				t.Errorf("Leak(%+v, %s) = %+v, want %+v", tc.b, tc.now, got, tc.want)
@@ -95,6 +98,7 @@ func TestLeak(t *testing.T) {
 }
 
 func TestAddAfterTheClockWentBackwards(t *testing.T) {
+	t.Parallel()
 	r := ratelimit.Rate{Burst: 3, Every: time.Minute}
 	ahead := t0.Add(time.Minute)
 	for _, tc := range []struct {
@@ -110,6 +114,7 @@ func TestAddAfterTheClockWentBackwards(t *testing.T) {
 		{"full", 3, false, 3, 2 * time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			next, ok, retry := r.Add(ratelimit.Bucket{Level: tc.level, Updated: ahead}, t0)
 			if ok != tc.wantOK || next.Level != tc.wantLevel || retry != tc.wantRetry || !next.Updated.Equal(ahead) {
 				t.Errorf("Add = %+v, %v, %s; want level %v at %s, %v, %s", next, ok, retry, tc.wantLevel, ahead, tc.wantOK, tc.wantRetry)
@@ -119,6 +124,7 @@ func TestAddAfterTheClockWentBackwards(t *testing.T) {
 }
 
 func TestAFullBucketWaitsExactlyOneInterval(t *testing.T) {
+	t.Parallel()
 	for _, r := range []ratelimit.Rate{
 		{Burst: 1, Every: time.Millisecond},
 		{Burst: 5, Every: time.Minute},
@@ -141,6 +147,7 @@ func TestAFullBucketWaitsExactlyOneInterval(t *testing.T) {
 // refused with retryAfter is allowed exactly retryAfter later and still refused
 // shortly before: the wait is neither early nor padded.
 func TestRetryAfterIsTight(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, r := range []ratelimit.Rate{
 		{Burst: 1, Every: time.Millisecond},
@@ -181,6 +188,7 @@ func TestRetryAfterIsTight(t *testing.T) {
 }
 
 func TestRetryAfterSeconds(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		d    ratelimit.Decision
 		want int
@@ -205,6 +213,7 @@ func TestRetryAfterSeconds(t *testing.T) {
 }
 
 func TestParseRate(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   string
 		want ratelimit.Rate
@@ -263,6 +272,7 @@ func TestParseRate(t *testing.T) {
 }
 
 func TestRateStringRoundTrips(t *testing.T) {
+	t.Parallel()
 	for _, r := range []ratelimit.Rate{
 		{Burst: 5, Every: time.Minute},
 		{Burst: 1, Every: time.Millisecond},

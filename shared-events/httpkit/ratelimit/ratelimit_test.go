@@ -111,6 +111,7 @@ func wantBucket(t *testing.T, db *sqldb.DB, key string, want *ratelimit.Bucket) 
 }
 
 func TestLimiter(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	perMinute := func(burst int) ratelimit.Rate { return ratelimit.Rate{Burst: burst, Every: time.Minute} }
 	for _, backend := range servicetest.Backends() {
@@ -326,6 +327,7 @@ func TestLimiter(t *testing.T) {
 }
 
 func TestMigrateIsIdempotent(t *testing.T) {
+	t.Parallel()
 	for _, backend := range servicetest.Backends() {
 		t.Run(backend.Name, func(t *testing.T) {
 			db := backend.Open(t)

@@ -141,6 +141,7 @@ func goodMapClaims() jwt.MapClaims {
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
 func TestVerify(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	pub := f.replica.keys["k1"].Public
 	good := sign(t, f.key, claimsFor(userID))
@@ -315,6 +316,7 @@ func TestVerify(t *testing.T) {
 }
 
 func TestVerifyReturnsTheReplicasView(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	v := authn.NewVerifier(f.replica, audience)
 	v.Parser.Now = func() time.Time { return now }
@@ -330,6 +332,7 @@ func TestVerifyReturnsTheReplicasView(t *testing.T) {
 }
 
 func TestKeyStoreFailureIsNotARefusal(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.replica.fail = errors.New("database is locked")
 	v := authn.NewVerifier(f.replica, audience)
@@ -344,6 +347,7 @@ func TestKeyStoreFailureIsNotARefusal(t *testing.T) {
 }
 
 func TestParseExpired(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	p := authn.Parser{Keys: f.replica, Audience: audience, Now: func() time.Time { return now }}
 	expired := claimsFor(userID)
@@ -394,6 +398,7 @@ func TestParseExpired(t *testing.T) {
 }
 
 func TestRefreshable(t *testing.T) {
+	t.Parallel()
 	for _, err := range []error{authn.ErrExpired, authn.ErrStale, fmt.Errorf("wrapped: %w", authn.ErrExpired)} {
 		if !authn.Refreshable(err) {
 			t.Errorf("Refreshable(%v) = false", err)
@@ -407,6 +412,7 @@ func TestRefreshable(t *testing.T) {
 }
 
 func TestLagging(t *testing.T) {
+	t.Parallel()
 	for _, err := range []error{authn.ErrUnknownUser, fmt.Errorf("%w: k9", authn.ErrUnknownKey)} {
 		if !authn.Lagging(err) || authn.Refreshable(err) {
 			t.Errorf("Lagging(%v) = false or Refreshable = true", err)
@@ -420,6 +426,7 @@ func TestLagging(t *testing.T) {
 }
 
 func TestSignRefusesIncompleteClaims(t *testing.T) {
+	t.Parallel()
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	for name, mutate := range map[string]func(*authn.Claims){
 		"no kid":              func(c *authn.Claims) { c.KeyID = "" },
@@ -468,6 +475,7 @@ func FuzzParse(f *testing.F) {
 }
 
 func TestCookieNameAndAudience(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ url, name, aud string }{
 		{"http://localhost:8080", authn.CookieName, "http://localhost:8080"},
 		{"https://platform.example/base", authn.SecureCookieName, "https://platform.example"},
@@ -483,6 +491,7 @@ func TestCookieNameAndAudience(t *testing.T) {
 }
 
 func TestKeyWindowBoundaries(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	k := f.replica.keys["k1"]
 	c := claimsFor(userID)
@@ -507,6 +516,7 @@ func TestKeyWindowBoundaries(t *testing.T) {
 }
 
 func TestTokenFromRequest(t *testing.T) {
+	t.Parallel()
 	r := httptest.NewRequest("GET", "/chat/", nil)
 	if _, err := authn.TokenFromRequest(r, authn.CookieName); !errors.Is(err, authn.ErrNoToken) {
 		t.Errorf("no cookie: %v, want ErrNoToken", err)

@@ -40,6 +40,7 @@ func gateFixture(t *testing.T) (*fixture, http.Handler) {
 }
 
 func TestGate(t *testing.T) {
+	t.Parallel()
 	f, h := gateFixture(t)
 	good := sign(t, f.key, claimsFor(userID))
 	expired := claimsFor(userID)
@@ -96,6 +97,7 @@ func TestGate(t *testing.T) {
 }
 
 func TestGateTellsAFailingReplicaFromARefusal(t *testing.T) {
+	t.Parallel()
 	f, h := gateFixture(t)
 	good := sign(t, f.key, claimsFor(userID))
 	f.replica.fail = errors.New("database is down")

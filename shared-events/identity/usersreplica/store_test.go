@@ -19,6 +19,7 @@ import (
 // the consumer, and checks that tokens are accepted or refused by what the
 // events said, on every backend.
 func TestVerifierOnTheReplica(t *testing.T) {
+	t.Parallel()
 	const aud = "http://localhost:8080"
 	ids := map[string]string{
 		"ada":     "01a19b53-741b-74c0-9095-71d6b11f6001",

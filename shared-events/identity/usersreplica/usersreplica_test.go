@@ -26,6 +26,7 @@ type userRow struct {
 // TestUsersReplica applies a user's life to the replica through the consumer, on
 // every database backend.
 func TestUsersReplica(t *testing.T) {
+	t.Parallel()
 	for _, backend := range servicetest.Backends() {
 		t.Run(backend.Name, func(t *testing.T) {
 			ctx := context.Background()
@@ -97,6 +98,7 @@ func TestUsersReplica(t *testing.T) {
 // TestUsersReplicaRefusesBadData checks that an event whose data breaks the
 // contract fails its handler (and so ends in the dead-letter queue).
 func TestUsersReplicaRefusesBadData(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := servicetest.SQLite(t)
 	if err := consumer.Migrate(ctx, db); err != nil {

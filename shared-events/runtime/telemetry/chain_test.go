@@ -40,7 +40,7 @@ func TestOneTraceFromRequestToConsumer(t *testing.T) {
 	for _, b := range servicetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			amqpURL := servicetest.AMQPURL(t)
-			owner := servicetest.Owner(t, sink)
+			owner := servicetest.Owner(t)
 			src, replica := b.Open(t), b.Open(t)
 			rec := recorder(t)
 			var logs syncBuffer

@@ -35,8 +35,15 @@ func (p *Process) Output() string { return p.logs.String() }
 // Start runs the program named name with env on a free port (HTTP_ADDR) and
 // waits until it answers /healthz. Its log is shown if the test fails, and it is
 // stopped when the test ends.
+//
+// env must hold an AMQP_URL that is not the local broker's default virtual
+// host (where a program without one connects): the test's own
+// (servicetest.AMQPURL), or a broker that is down (port 1).
 func Start(t *testing.T, run RunFunc, name string, env map[string]string) *Process {
 	t.Helper()
+	if u := env["AMQP_URL"]; u == "" || servicetest.DefaultVHost(u) {
+		t.Fatalf("programtest: %s's AMQP_URL is unset or the broker's default virtual host, where make run's platform and other tests are: give it servicetest.AMQPURL(t), or amqp://guest:guest@127.0.0.1:1/ for a broker that is down", name)
+	}
 	addr := FreeAddr(t)
 	env["HTTP_ADDR"] = addr
 	logs := &Log{}

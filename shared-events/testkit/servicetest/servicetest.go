@@ -2,7 +2,8 @@
 // PostgreSQL and SQLite. When a service does not answer, a test is skipped on a
 // laptop but fails under CI=true, so that CI never passes by skipping.
 //
-// TEST_AMQP_URL and TEST_POSTGRES_URL override the local defaults.
+// Every test that uses the broker does so in a virtual host of its own
+// (AMQPURL). TEST_AMQP_URL and TEST_POSTGRES_URL override the local defaults.
 package servicetest
 
 import (
@@ -15,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +27,7 @@ import (
 	"github.com/scs-platform/shared-events/database/sqldb"
 	"github.com/scs-platform/shared-events/eventing/eventsig"
 	"github.com/scs-platform/shared-events/eventing/feed"
+	"github.com/scs-platform/shared-events/eventing/provision"
 )
 
 // Default addresses of the services on a development machine.
@@ -42,8 +45,12 @@ func Unavailable(t testing.TB, service string, err error) {
 	t.Skipf("%s does not answer (%v); skipping (under CI=true this fails)", service, err)
 }
 
-// AMQPURL returns the broker's URL after checking that it accepts a connection.
-func AMQPURL(t testing.TB) string {
+// BrokerURL returns the broker's URL, in its default virtual host "/", after
+// checking that it accepts a connection. Only a test that makes virtual hosts
+// of its own with provision (and the systems' users in them) takes it, as the
+// base of their URLs; every other test takes AMQPURL. The check that no test
+// works in "/" (TestNoTestWorksInTheBrokersDefaultVirtualHost) holds to this.
+func BrokerURL(t testing.TB) string {
 	t.Helper()
 	u := env("TEST_AMQP_URL", DefaultAMQPURL)
 	conn, err := amqp.DialConfig(u, amqp.Config{Dial: amqp.DefaultDial(3 * time.Second)})
@@ -54,7 +61,85 @@ func AMQPURL(t testing.TB) string {
 	return u
 }
 
-// AMQP returns a connection to the broker, closed when the test ends.
+// AMQPURL returns the URL of the test's own virtual host on the broker, made
+// with provision when the test first asks and deleted, with everything in it,
+// when the test ends: the test declares the systems' real exchange and queue
+// names there without meeting another test's, or those of a platform that
+// make run keeps on the same broker. Every call in one test (or subtest)
+// returns the same virtual host. It needs rabbitmqctl, as make run and the e2e
+// platform do; without it the test is skipped, or fails under CI=true.
+func AMQPURL(t testing.TB) string {
+	t.Helper()
+	vhosts.mu.Lock()
+	u, ok := vhosts.byTest[t]
+	vhosts.mu.Unlock()
+	if ok {
+		return u
+	}
+	base := BrokerURL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := rabbitmqctlAvailable(); err != nil {
+		Unavailable(t, "rabbitmqctl (to make the test a virtual host of its own)", err)
+	}
+	p, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("TEST_AMQP_URL: %v", err)
+	}
+	name := vhostName(t.Name())
+	if err := provision.AddVHostFor(ctx, name, p.User.Username()); err != nil {
+		t.Fatalf("make the test's virtual host: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := provision.DeleteVHost(ctx, name); err != nil {
+			t.Errorf("delete the test's virtual host: %v", err)
+		}
+		vhosts.mu.Lock()
+		delete(vhosts.byTest, t)
+		vhosts.mu.Unlock()
+	})
+	p.Path, p.RawPath = "/"+name, ""
+	u = p.String()
+	vhosts.mu.Lock()
+	vhosts.byTest[t] = u
+	vhosts.mu.Unlock()
+	return u
+}
+
+// rabbitmqctlAvailable is provision.Available, asked once per test binary: each
+// rabbitmqctl call starts an Erlang VM.
+var rabbitmqctlAvailable = sync.OnceValue(func() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return provision.Available(ctx)
+})
+
+// vhosts are the virtual hosts of the tests running now.
+var vhosts = struct {
+	mu     sync.Mutex
+	byTest map[testing.TB]string
+}{byTest: map[testing.TB]string{}}
+
+// vhostName is a fresh virtual host name that says which test made it, should
+// one outlive its test (a test binary killed by its timeout).
+func vhostName(test string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(test) {
+		switch {
+		case b.Len() >= 40:
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	return "test-" + b.String() + "-" + strings.ToLower(rand.Text()[:8])
+}
+
+// AMQP returns a connection to the test's own virtual host (see AMQPURL),
+// closed when the test ends.
 func AMQP(t testing.TB) *amqp.Connection {
 	t.Helper()
 	conn, err := amqp.Dial(AMQPURL(t))
@@ -65,12 +150,11 @@ func AMQP(t testing.TB) *amqp.Connection {
 	return conn
 }
 
-// Owner returns an owner name no other test uses, so that tests running at the
-// same time in other packages never see each other's events. Its exchange is
-// declared, as the owner's relay would, because consumers only check that it
-// exists; it and the queues of every consumer of it are deleted when the test
-// ends.
-func Owner(t testing.TB, consumers ...string) string {
+// Owner returns a fresh owner name in the test's own virtual host (see
+// AMQPURL), so that the owners of one test never share events either. Its
+// exchange is declared, as the owner's relay would, because consumers only
+// check that it exists; it goes with the virtual host.
+func Owner(t testing.TB) string {
 	t.Helper()
 	owner := "t" + strings.ToLower(rand.Text()[:10])
 	ch, err := AMQP(t).Channel()
@@ -81,26 +165,6 @@ func Owner(t testing.TB, consumers ...string) string {
 		t.Fatalf("declare the exchange of owner %s: %v", owner, err)
 	}
 	_ = ch.Close()
-	t.Cleanup(func() {
-		conn, err := amqp.Dial(env("TEST_AMQP_URL", DefaultAMQPURL))
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		ch, err := conn.Channel()
-		if err != nil {
-			return
-		}
-		defer ch.Close()
-		for _, c := range consumers {
-			q := c + ".from-" + owner
-			_, _ = ch.QueueDelete(q, false, false, false)
-			_, _ = ch.QueueDelete(q+".dead", false, false, false)
-			// The consumer's dead-letter exchange serves all its owners, including
-			// those of tests still running: it stays.
-		}
-		_ = ch.ExchangeDelete(owner+".events", false, false)
-	})
 	return owner
 }
 
@@ -235,4 +299,25 @@ func (f signedFeed) Read(ctx context.Context, after int64, limit int) ([]cloudev
 		}
 	}
 	return signed, head, nil
+}
+
+// DefaultVHost reports whether amqpURL reaches the default virtual host "/" of
+// a broker on this machine's AMQP port, where the platform of make run or
+// another test may be: a test never works there (see AMQPURL). A URL of port 1,
+// which the tests use for a broker that is down, does not.
+func DefaultVHost(amqpURL string) bool {
+	u, err := url.Parse(amqpURL)
+	if err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") {
+		return false
+	}
+	switch u.Hostname() {
+	case "localhost", "127.0.0.1", "::1":
+	default:
+		return false
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"amqp": "5672", "amqps": "5671"}[u.Scheme]
+	}
+	return (port == "5672" || port == "5671") && (u.Path == "" || u.Path == "/")
 }
