@@ -2,24 +2,14 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"encoding/base64"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
-	"github.com/scs-platform/shared-events/contracts"
-	"github.com/scs-platform/shared-events/contracts/cloudevent"
 	"github.com/scs-platform/shared-events/database/sqldb"
-	"github.com/scs-platform/shared-events/eventing/eventsig"
-	"github.com/scs-platform/shared-events/eventing/feed"
 	"github.com/scs-platform/shared-events/identity/authn"
 	"github.com/scs-platform/shared-events/testkit/programtest"
 	"github.com/scs-platform/shared-events/testkit/servicetest"
@@ -30,49 +20,14 @@ import (
 // token, and stops it again.
 func TestRun(t *testing.T) {
 	amqpURL := servicetest.AMQPURL(t)
-	// scs-users declares its exchange; without it, the consumer waits for it.
-	ch, err := servicetest.AMQP(t).Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.ExchangeDeclare("users.events", amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	ch.Close()
-	const userID = "01a19b53-741b-74c0-9095-71d6b11f635f"
-	now := time.Now().UTC()
-	registered, err := contracts.NewEvent(contracts.UserRegisteredV1{UserSnapshot: contracts.UserSnapshot{
-		UserID: userID, DisplayName: "Ada Lovelace", Role: contracts.RoleUser, Status: contracts.StatusActive,
-		TokensValidAfter: now.Add(-time.Minute),
-	}}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	registered.Sequence = 1
-	public, private, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := contracts.NewEvent(contracts.SigningKeyPublishedV1{KeyID: "k1", Algorithm: contracts.AlgorithmEdDSA,
-		PublicKey: base64.RawURLEncoding.EncodeToString(public), NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour)}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key.Sequence = 2
-	token, err := authn.Sign(private, authn.Claims{KeyID: "k1", UserID: userID, SessionID: "01a19b53-741b-74c0-9095-71d6b11f6360",
-		Role: contracts.RoleUser, Audience: "http://localhost:8080", IssuedAt: now, ExpiresAt: now.Add(10 * time.Minute)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	usersFeed := httptest.NewServer(feed.Handler(servicetest.SignedFeed(fixedFeed{registered, key}, eventsig.DevelopmentSigner("users")), eventsig.DevelopmentSigner("users"), slog.New(slog.DiscardHandler), "test-token"))
-	defer usersFeed.Close()
+	users := programtest.StandInUsers(t)
 	dbPath := filepath.Join(t.TempDir(), "cards.db")
 
 	p := start(t, map[string]string{
 		"DATABASE_URL":     dbPath,
 		"AMQP_URL":         amqpURL,
-		"USERS_FEED_URL":   usersFeed.URL,
-		"USERS_FEED_TOKEN": "test-token",
+		"USERS_FEED_URL":   users.FeedURL,
+		"USERS_FEED_TOKEN": users.FeedToken,
 	})
 
 	status, body := programtest.Get(t, p.Base+"/healthz")
@@ -96,7 +51,7 @@ func TestRun(t *testing.T) {
 	// Until the replica holds the feed's events, the answer is "one moment".
 	servicetest.Eventually(t, 10*time.Second, "cards to know Ada", func() bool {
 		req, _ := http.NewRequest(http.MethodGet, p.Base+"/cards/", nil)
-		req.AddCookie(&http.Cookie{Name: authn.CookieName, Value: token})
+		req.AddCookie(&http.Cookie{Name: authn.CookieName, Value: users.Token})
 		if resp, err = programtest.NoRedirect.Do(req); err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +99,7 @@ func TestRun(t *testing.T) {
 	defer db.Close()
 	var name, role, userStatus string
 	servicetest.Eventually(t, 10*time.Second, "the user from the feed in the replica", func() bool {
-		err := db.QueryRow(`SELECT display_name, role, status FROM users_replica WHERE user_id = $1`, userID).Scan(&name, &role, &userStatus)
+		err := db.QueryRow(`SELECT display_name, role, status FROM users_replica WHERE user_id = $1`, users.UserID).Scan(&name, &role, &userStatus)
 		return err == nil
 	})
 	if name != "Ada Lovelace" || role != "user" || userStatus != "active" {
@@ -211,21 +166,6 @@ func TestHealthcheckCommand(t *testing.T) {
 
 func TestUnknownCommand(t *testing.T) {
 	programtest.RefusesUnknownCommand(t, run, "scs-cards")
-}
-
-// fixedFeed is a stand-in for scs-users' outbox behind the feed (signed by
-// servicetest.SignedFeed with scs-users' development key, which the program
-// pins while USERS_EVENT_KEYS is unset).
-type fixedFeed []cloudevent.Event
-
-func (f fixedFeed) Read(_ context.Context, after int64, limit int) ([]cloudevent.Event, int64, error) {
-	var out []cloudevent.Event
-	for _, ev := range f {
-		if ev.Sequence > after && len(out) < limit {
-			out = append(out, ev)
-		}
-	}
-	return out, int64(len(f)), nil
 }
 
 // start runs the program with env on a free port and waits until it answers.
