@@ -71,6 +71,11 @@ func (h *handlers) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	h.errorPage(w, r, http.StatusMethodNotAllowed, "Not here", "This address is where a form is sent, not a page to open. Go back to your card account and try again from there.")
 }
 
+// crossSite answers a form sent from another site.
+func (h *handlers) crossSite(w http.ResponseWriter, r *http.Request) {
+	h.errorPage(w, r, http.StatusForbidden, pages.CrossOriginTitle, pages.CrossOriginMessage)
+}
+
 // notFound is the page for an address nothing answers.
 func (h *handlers) notFound(w http.ResponseWriter, r *http.Request) {
 	h.errorPage(w, r, http.StatusNotFound, "Not found", "There is no page at this address.")

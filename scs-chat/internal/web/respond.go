@@ -114,6 +114,11 @@ func refusedStatus(w http.ResponseWriter, ue *chat.UserError) int {
 	return http.StatusTooManyRequests
 }
 
+// crossSite answers a form sent from another site.
+func (h *handlers) crossSite(w http.ResponseWriter, r *http.Request) {
+	h.errorPage(w, r, http.StatusForbidden, pages.CrossOriginTitle, pages.CrossOriginMessage)
+}
+
 // notFound is the page for an address nothing answers.
 func (h *handlers) notFound(w http.ResponseWriter, r *http.Request) {
 	h.errorPage(w, r, http.StatusNotFound, "Not found", "There is no page at this address.")

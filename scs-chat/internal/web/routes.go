@@ -54,12 +54,7 @@ func Routes(d Deps) http.Handler {
 	h := &handlers{logger: d.Logger, chat: d.Chat, users: d.Users, hub: d.Hub, shutdown: d.Shutdown}
 	gate := &authn.Gate{Verifier: d.Verifier, Cookie: d.Cookie, Home: "/chat/", Lagging: h.lagging, Unavailable: h.gateUnavailable}
 	// Every state change is a POST and must come from our own origin.
-	crossOrigin, err := pages.CrossOrigin(d.Origin, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.errorPage(w, r, http.StatusForbidden, pages.CrossOriginTitle, pages.CrossOriginMessage)
-	}))
-	if err != nil {
-		d.Logger.Error("trust the public origin", "origin", d.Origin, "err", err)
-	}
+	crossOrigin := pages.CrossOrigin(d.Origin, h.crossSite, d.Logger)
 
 	// Operations at the root of the port (the front door does not route them),
 	// then the pages under /chat/, even when reached directly.

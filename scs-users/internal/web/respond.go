@@ -54,6 +54,11 @@ func (h *handlers) errorPage(w http.ResponseWriter, r *http.Request, status int,
 	pages.Render(w, r, h.logger, status, errorView(ErrorView{Page: page(title, v), Status: status, Message: message}))
 }
 
+// crossSite answers a form sent from another site.
+func (h *handlers) crossSite(w http.ResponseWriter, r *http.Request) {
+	h.errorPage(w, r, http.StatusForbidden, pages.CrossOriginTitle, pages.CrossOriginMessage)
+}
+
 // notFound is the page for an address nothing answers.
 func (h *handlers) notFound(w http.ResponseWriter, r *http.Request) {
 	h.errorPage(w, r, http.StatusNotFound, "Not found", "There is no page at this address.")

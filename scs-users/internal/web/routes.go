@@ -57,12 +57,7 @@ func Routes(d Deps) http.Handler {
 		trustedProxies: d.TrustedProxies,
 	}
 	// Every state change is a POST and must come from our own origin.
-	crossOrigin, err := pages.CrossOrigin(d.Cookies.Audience, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.errorPage(w, r, http.StatusForbidden, pages.CrossOriginTitle, pages.CrossOriginMessage)
-	}))
-	if err != nil {
-		d.Logger.Error("trust the public origin", "origin", d.Cookies.Audience, "err", err)
-	}
+	crossOrigin := pages.CrossOrigin(d.Cookies.Audience, h.crossSite, d.Logger)
 
 	// Operations at the root of the port (the front door does not route them),
 	// then the pages under /users/, even when reached directly.

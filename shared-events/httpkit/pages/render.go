@@ -33,12 +33,15 @@ func Render(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status 
 // on the way sends: a front door that rewrites Host would otherwise turn every
 // POST from a browser without Sec-Fetch-Site into a refusal.
 //
-// A malformed origin is reported, but the protection is returned all the same,
-// refusing every cross-site request.
-func CrossOrigin(origin string, deny http.Handler) (*http.CrossOriginProtection, error) {
+// A malformed origin (configuration validates it first) is logged, and the
+// protection refuses every cross-site request all the same.
+func CrossOrigin(origin string, deny http.HandlerFunc, logger *slog.Logger) *http.CrossOriginProtection {
 	c := http.NewCrossOriginProtection()
 	c.SetDenyHandler(deny)
-	return c, c.AddTrustedOrigin(origin)
+	if err := c.AddTrustedOrigin(origin); err != nil {
+		logger.Error("trust the public origin", "origin", origin, "err", err)
+	}
+	return c
 }
 
 // Sent from another site: the words of the refusal every system shows.
