@@ -242,16 +242,23 @@ func (db *DB) Statement(ctx context.Context, query string) (*sql.Stmt, error) {
 		return nil, fmt.Errorf("sqldb: prepare: %w", err)
 	}
 	db.stmtsMu.Lock()
-	defer db.stmtsMu.Unlock()
-	if first, ok := db.stmts[query]; ok {
-		// Prepared at the same time by another caller: keep theirs.
+	first, ok := db.stmts[query]
+	if !ok {
+		if db.stmts == nil {
+			db.stmts = map[string]*sql.Stmt{}
+		}
+		db.stmts[query] = stmt
+	}
+	db.stmtsMu.Unlock()
+	if ok {
+		// Prepared at the same time by another caller: keep theirs, and close
+		// ours only now. Closing waits for every connection it was prepared on,
+		// and one of them may be running a statement that waits for a row lock
+		// of a transaction whose next statement waits for stmtsMu: closing
+		// under the lock was a deadlock between Go and the database.
 		_ = stmt.Close()
 		return first, nil
 	}
-	if db.stmts == nil {
-		db.stmts = map[string]*sql.Stmt{}
-	}
-	db.stmts[query] = stmt
 	return stmt, nil
 }
 
