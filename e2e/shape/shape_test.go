@@ -123,15 +123,7 @@ var copies = []struct {
 
 func TestNoSystemCopiesTheKit(t *testing.T) {
 	for _, s := range systems {
-		dir := filepath.Join(root, "scs-"+s)
-		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-				return err
-			}
-			src, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
+		eachSource(t, filepath.Join(root, "scs-"+s), func(path, _ string, src []byte) {
 			for _, c := range copies {
 				if loc := c.pattern.FindIndex(src); loc != nil {
 					line := bytes.Count(src[:loc[0]], []byte("\n")) + 1
@@ -139,11 +131,28 @@ func TestNoSystemCopiesTheKit(t *testing.T) {
 					t.Errorf("%s:%d has its own copy of what shared-events provides: use %s", rel, line, c.use)
 				}
 			}
-			return nil
 		})
-		if err != nil {
-			t.Fatal(err)
+	}
+}
+
+// eachSource calls fn with every Go file below dir that is not a test: its
+// path, its path relative to dir (with slashes) and its text.
+func eachSource(t *testing.T, dir string, fn func(path, rel string, src []byte)) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
 		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		fn(path, filepath.ToSlash(rel), src)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -154,27 +163,11 @@ var httpPackages = map[string]bool{"cmd": true, "web": true, "live": true}
 
 func TestNoNetHTTPBelowWeb(t *testing.T) {
 	for _, s := range systems {
-		dir := filepath.Join(root, "scs-"+s, "internal")
-		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-				return err
+		eachSource(t, filepath.Join(root, "scs-"+s, "internal"), func(_, rel string, src []byte) {
+			pkg, _, _ := strings.Cut(rel, "/")
+			if !httpPackages[pkg] && bytes.Contains(src, []byte(`"net/http"`)) {
+				t.Errorf("scs-%s/internal/%s imports net/http: what a system owns answers with results and errors, and web decides the status", s, rel)
 			}
-			rel, _ := filepath.Rel(dir, path)
-			pkg, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
-			if httpPackages[pkg] {
-				return nil
-			}
-			src, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			if bytes.Contains(src, []byte(`"net/http"`)) {
-				t.Errorf("scs-%s/internal/%s imports net/http: what a system owns answers with results and errors, and web decides the status", s, filepath.ToSlash(rel))
-			}
-			return nil
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
 	}
 }
